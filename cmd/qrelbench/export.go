@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/qrelbench/qrelbench/store/ingest"
+)
+
+func init() {
+	register("export", "export qrels of a labeler, or all pairs with every grade", runExport)
+}
+
+func runExport(ctx context.Context, e *env, args []string) error {
+	const usageLine = "export qrels --labeler NAME [--out FILE] | pairs [--out FILE]"
+	fs := newFlags(e, "export", usageLine)
+	labeler := fs.String("labeler", "", "qrels: whose grades")
+	out := fs.String("out", "", "output file (default standard output)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("usage: qrelbench %s", usageLine)
+	}
+	st, err := openStore(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return writeOutput(*out, e.stdout, func(w io.Writer) error {
+		var n int
+		var err error
+		switch pos[0] {
+		case "qrels":
+			if *labeler == "" {
+				return fmt.Errorf("export qrels needs --labeler NAME")
+			}
+			n, err = ingest.ExportQrels(ctx, st, *labeler, w)
+		case "pairs":
+			n, err = ingest.ExportPairs(ctx, st, w)
+		default:
+			return fmt.Errorf("export what? %q is not qrels or pairs", pos[0])
+		}
+		if err == nil && *out != "" {
+			fmt.Fprintf(e.stderr, "wrote %d lines to %s\n", n, *out)
+		}
+		return err
+	})
+}
+
+// writeOutput runs write against a file written atomically (temp file then
+// rename, so a failed export never leaves half a file) or stdout.
+func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) error {
+	if path == "" || path == "-" {
+		return write(stdout)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,173 @@
+// Command qrelbench is a terminal workbench for search relevance labeling:
+// a workspace of query–document pairs, graded by humans, a teacher LLM, a
+// distilled student and built-in baselines, and benchmarked against humans.
+//
+// One file per subcommand; every subcommand returns its error to main.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/qrelbench/qrelbench/store"
+)
+
+// command is one subcommand.
+type command struct {
+	summary string
+	run     func(ctx context.Context, env *env, args []string) error
+}
+
+// env is what every subcommand gets: where the workspace is and where to
+// write.
+type env struct {
+	db     string
+	stdout io.Writer
+	stderr io.Writer
+	stdin  io.Reader
+}
+
+var commands = map[string]command{}
+
+func register(name, summary string, run func(ctx context.Context, env *env, args []string) error) {
+	commands[name] = command{summary: summary, run: run}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
+	if err := run(ctx, e, os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "qrelbench:", err)
+		if errors.Is(err, context.Canceled) {
+			os.Exit(130)
+		}
+		os.Exit(1)
+	}
+}
+
+// run parses the global flags and dispatches to a subcommand.
+func run(ctx context.Context, e *env, args []string) error {
+	global := flag.NewFlagSet("qrelbench", flag.ContinueOnError)
+	global.SetOutput(e.stderr)
+	global.StringVar(&e.db, "db", defaultDB(), "workspace file (default $QRELBENCH_DB or ./qrelbench.db)")
+	global.Usage = func() { usage(e.stderr) }
+	if err := global.Parse(args); err != nil {
+		return err
+	}
+	rest := global.Args()
+	if len(rest) == 0 {
+		rest = []string{"tui"}
+	}
+	name := rest[0]
+	if name == "help" || name == "-h" || name == "--help" {
+		usage(e.stdout)
+		return nil
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		return fmt.Errorf("unknown command %q (see `qrelbench help`)", name)
+	}
+	return cmd.run(ctx, e, rest[1:])
+}
+
+func defaultDB() string {
+	if v := os.Getenv("QRELBENCH_DB"); v != "" {
+		return v
+	}
+	return "qrelbench.db"
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: qrelbench [--db PATH] COMMAND [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	var names []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun `qrelbench COMMAND -h` for a command's flags.")
+}
+
+// newFlags makes a subcommand's flag set; it also accepts --db so the flag
+// can follow the subcommand.
+func newFlags(e *env, name, usageLine string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.StringVar(&e.db, "db", e.db, "workspace file")
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: qrelbench %s\n\nflags:\n", usageLine)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses flags that may come before, between or after the
+// positional arguments (`import docs FILE --update`), which the flag package
+// alone does not allow.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // let Parse report it
+		}
+		if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			flags = append(flags, args[i+1])
+			i++
+		}
+	}
+	if err := fs.Parse(flags); err != nil {
+		return nil, err
+	}
+	return positional, nil
+}
+
+// openStore opens the workspace named by --db.
+func openStore(ctx context.Context, e *env) (*store.Store, error) {
+	return store.Open(ctx, e.db)
+}
+
+// multiFlag collects a repeatable or comma-separated flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*m = append(*m, p)
+		}
+	}
+	return nil
+}

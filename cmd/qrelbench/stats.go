@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+func init() {
+	register("stats", "counts of documents, queries, pairs and judgments per labeler", runStats)
+}
+
+func runStats(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "stats", "stats [--json]")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	s, err := st.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	fmt.Fprintf(e.stdout, "workspace %s (scale %s)\n", e.db, s.Scale)
+	fmt.Fprintf(e.stdout, "  documents %d   queries %d   pairs %d   runs %d\n\n", s.Documents, s.Queries, s.Pairs, s.Runs)
+	scale := st.Scale()
+	var head strings.Builder
+	fmt.Fprintf(&head, "  %-22s %-9s %9s", "labeler", "kind", "judged")
+	for _, l := range scale.Levels {
+		fmt.Fprintf(&head, " %6s", fmt.Sprintf("=%d", l.Grade))
+	}
+	head.WriteString("  failed/unsure")
+	fmt.Fprintln(e.stdout, head.String())
+	for _, l := range s.Labelers {
+		fmt.Fprintf(e.stdout, "  %-22s %-9s %9d", l.Labeler, l.Kind, l.Total)
+		for _, lv := range scale.Levels {
+			fmt.Fprintf(e.stdout, " %6d", l.ByGrade[lv.Grade])
+		}
+		var other []string
+		for status, n := range l.ByStatus {
+			if status != "ok" {
+				other = append(other, fmt.Sprintf("%s %d", status, n))
+			}
+		}
+		sort.Strings(other)
+		fmt.Fprintf(e.stdout, "  %s\n", strings.Join(other, ", "))
+	}
+	return nil
+}

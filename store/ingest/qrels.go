@@ -1,0 +1,161 @@
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/qrelbench/qrelbench/store"
+)
+
+type qrel struct {
+	line       int
+	query, doc string
+	grade      int
+}
+
+// ReadQrels reads TREC qrels: "qid iter docid grade" per line.
+func ReadQrels(path string) ([]qrel, error) {
+	f, err := openFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []qrel
+	err = eachLine(path, f, func(n int, line []byte) error {
+		s := strings.TrimSpace(string(line))
+		if strings.HasPrefix(s, "#") {
+			return nil
+		}
+		fields := strings.Fields(s)
+		if len(fields) != 4 {
+			return lineErr(path, n, "expected 4 fields \"qid iter docid grade\", got %d", len(fields))
+		}
+		g, err := strconv.Atoi(fields[3])
+		if err != nil {
+			return lineErr(path, n, "grade %q is not an integer", fields[3])
+		}
+		out = append(out, qrel{line: n, query: fields[0], doc: fields[2], grade: g})
+		return nil
+	})
+	return out, err
+}
+
+// QrelsOptions control a qrels import.
+type QrelsOptions struct {
+	Labeler     string
+	SkipUnknown bool // drop lines whose query or document is not in the workspace
+	Update      bool // replace a different stored grade
+}
+
+// ImportQrels records a qrels file as the labeler's judgments in one
+// transaction. The labeler is created as kind imported when new (human when
+// its name starts with "human:").
+func ImportQrels(ctx context.Context, st *store.Store, path string, opt QrelsOptions) (*Summary, error) {
+	if err := store.ValidateLabelerName(opt.Labeler); err != nil {
+		return nil, err
+	}
+	recs, err := ReadQrels(path)
+	if err != nil {
+		return nil, err
+	}
+	scale := st.Scale()
+	for _, r := range recs {
+		if err := scale.Check(r.grade); err != nil {
+			return nil, lineErr(path, r.line, "%v", err)
+		}
+	}
+	qids, err := st.QueryIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dids, err := st.DocumentIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var unknown []string
+	nUnknown := 0
+	kept := recs[:0:0]
+	seen := map[store.PairKey]qrel{}
+	for _, r := range recs {
+		_, qok := qids[r.query]
+		_, dok := dids[r.doc]
+		if !qok || !dok {
+			nUnknown++
+			if len(unknown) < 5 {
+				what := "query " + r.query
+				if qok {
+					what = "document " + r.doc
+				}
+				unknown = append(unknown, fmt.Sprintf("line %d (%s)", r.line, what))
+			}
+			continue
+		}
+		k := store.PairKey{Query: r.query, Doc: r.doc}
+		if prev, ok := seen[k]; ok {
+			if prev.grade != r.grade {
+				return nil, lineErr(path, r.line, "pair (%s, %s) appears again with grade %d (grade %d at line %d)", r.query, r.doc, r.grade, prev.grade, prev.line)
+			}
+			continue
+		}
+		seen[k] = r
+		kept = append(kept, r)
+	}
+	if nUnknown > 0 && !opt.SkipUnknown {
+		return nil, fmt.Errorf("%s: %d lines name a query or document that is not in the workspace, first: %s (import them first, or pass --skip-unknown)",
+			path, nUnknown, strings.Join(unknown, ", "))
+	}
+	sum := newSummary(path)
+	if nUnknown > 0 {
+		sum.Unchanged["skipped unknown lines"] = nUnknown
+	}
+	err = st.Tx(ctx, func(tx *store.Store) error {
+		kind := store.KindImported
+		if strings.HasPrefix(opt.Labeler, "human:") {
+			kind = store.KindHuman
+		}
+		lab, err := tx.EnsureLabeler(ctx, opt.Labeler, kind)
+		if err != nil {
+			return err
+		}
+		for _, r := range kept {
+			p := store.Pair{QueryID: qids[r.query], DocID: dids[r.doc], Source: store.SourceImported}
+			o, err := tx.PutPair(ctx, &p)
+			if err != nil {
+				return wrapAt(path, r.line, err)
+			}
+			sum.count("pairs", o)
+			o, err = putImportedGrade(ctx, tx, p.ID, lab.ID, r.grade, opt.Update)
+			if err != nil {
+				return wrapAt(path, r.line, err)
+			}
+			sum.count("judgments", o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// ExportQrels writes the labeler's current grades as TREC qrels, one line
+// per graded pair, sorted by query then document: "qid 0 docid grade".
+func ExportQrels(ctx context.Context, st *store.Store, labeler string, w io.Writer) (int, error) {
+	lab, err := st.Labeler(ctx, labeler)
+	if err != nil {
+		return 0, err
+	}
+	grades, err := st.Grades(ctx, lab.ID)
+	if err != nil {
+		return 0, err
+	}
+	bw := bufio.NewWriter(w)
+	for _, g := range grades {
+		fmt.Fprintf(bw, "%s 0 %s %d\n", g.Query, g.Doc, g.Grade)
+	}
+	return len(grades), bw.Flush()
+}

@@ -1,0 +1,182 @@
+// Package ingest reads corpus, query, pair and qrels files into a workspace
+// and writes exports. Every import is one transaction: on any error nothing
+// is kept, and the error names the file and line.
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// LineError is a problem with one line of an input file.
+type LineError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *LineError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+}
+
+func lineErr(file string, line int, format string, args ...any) error {
+	return &LineError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// eachLine calls fn with every non-blank line (1-based numbers), rejecting
+// invalid UTF-8. Lines may be long (a 22,000-word passage).
+func eachLine(file string, r io.Reader, fn func(n int, line []byte) error) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	n := 0
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			n++
+			line = bytes.TrimRight(line, "\r\n")
+			if n == 1 {
+				line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")) // UTF-8 BOM
+			}
+			if !utf8.Valid(line) {
+				return lineErr(file, n, "invalid UTF-8")
+			}
+			if len(bytes.TrimSpace(line)) > 0 {
+				if ferr := fn(n, line); ferr != nil {
+					return ferr
+				}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+	}
+}
+
+func openFile(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// decodeObject parses one JSON object line, keeping numbers exact.
+func decodeObject(file string, n int, line []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil {
+		return nil, lineErr(file, n, "bad JSON: %v", err)
+	}
+	if dec.More() {
+		return nil, lineErr(file, n, "bad JSON: more than one value on the line")
+	}
+	if obj == nil {
+		return nil, lineErr(file, n, "bad JSON: expected an object")
+	}
+	return obj, nil
+}
+
+// idField reads an id that may be written as a string or a number.
+func idField(file string, n int, obj map[string]any, key string) (string, error) {
+	v, ok := obj[key]
+	if !ok || v == nil {
+		return "", lineErr(file, n, "missing field %q", key)
+	}
+	var s string
+	switch t := v.(type) {
+	case string:
+		s = t
+	case json.Number:
+		s = t.String()
+	default:
+		return "", lineErr(file, n, "field %q must be a string or a number", key)
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", lineErr(file, n, "empty %q", key)
+	}
+	if strings.ContainsAny(s, " \t") {
+		return "", lineErr(file, n, "%q %q contains whitespace (ids must be single tokens to round-trip through qrels)", key, s)
+	}
+	return s, nil
+}
+
+// textField reads a required non-empty string.
+func textField(file string, n int, obj map[string]any, key string) (string, error) {
+	v, ok := obj[key]
+	if !ok || v == nil {
+		return "", lineErr(file, n, "missing field %q", key)
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", lineErr(file, n, "field %q must be a string", key)
+	}
+	if strings.TrimSpace(s) == "" {
+		return "", lineErr(file, n, "empty text in %q", key)
+	}
+	return s, nil
+}
+
+// optString reads an optional string field.
+func optString(file string, n int, obj map[string]any, key string) (string, error) {
+	v, ok := obj[key]
+	if !ok || v == nil {
+		return "", nil
+	}
+	switch t := v.(type) {
+	case string:
+		return t, nil
+	case json.Number:
+		return t.String(), nil
+	}
+	return "", lineErr(file, n, "field %q must be a string", key)
+}
+
+// gradeField reads an optional integer grade.
+func gradeField(file string, n int, obj map[string]any, key string) (int, bool, error) {
+	v, ok := obj[key]
+	if !ok || v == nil {
+		return 0, false, nil
+	}
+	num, ok := v.(json.Number)
+	if !ok {
+		return 0, false, lineErr(file, n, "field %q must be an integer", key)
+	}
+	g, err := strconv.Atoi(num.String())
+	if err != nil {
+		return 0, false, lineErr(file, n, "field %q must be an integer, got %s", key, num)
+	}
+	return g, true, nil
+}
+
+// ParseTime accepts RFC 3339, a plain date, "2006-01-02 15:04:05" or unix
+// seconds.
+func ParseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	if secs, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(secs, 0).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("unrecognised date %q (use RFC 3339, YYYY-MM-DD or unix seconds)", s)
+}

@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Labeler kinds.
+const (
+	KindHuman    = "human"
+	KindLLM      = "llm"
+	KindStudent  = "student"
+	KindBuiltin  = "builtin"
+	KindImported = "imported"
+)
+
+// LabelerConfig holds the settings of a model labeler. It never holds a key:
+// only the name of the environment variable to read one from.
+type LabelerConfig struct {
+	Mode         string          `json:"mode,omitempty"` // json or logprobs
+	Rationale    bool            `json:"rationale,omitempty"`
+	Concurrency  int             `json:"concurrency,omitempty"`
+	RPM          int             `json:"rpm,omitempty"`
+	TPM          int             `json:"tpm,omitempty"`
+	MaxDocTokens int             `json:"max_doc_tokens,omitempty"`
+	TimeoutSec   float64         `json:"timeout_sec,omitempty"`
+	Azure        bool            `json:"azure,omitempty"`
+	APIVersion   string          `json:"api_version,omitempty"`
+	Adjudicator  bool            `json:"adjudicator,omitempty"`
+	Student      json.RawMessage `json:"student,omitempty"` // embedded student model
+}
+
+// Labeler is anyone or anything that grades pairs.
+type Labeler struct {
+	ID            int64         `json:"-"`
+	Name          string        `json:"name"`
+	Kind          string        `json:"kind"`
+	Role          string        `json:"role,omitempty"`
+	Description   string        `json:"description,omitempty"`
+	BaseURL       string        `json:"base_url,omitempty"`
+	Model         string        `json:"model,omitempty"`
+	APIKeyEnv     string        `json:"api_key_env,omitempty"`
+	PromptVersion string        `json:"prompt_version,omitempty"`
+	PriceIn       float64       `json:"price_in_per_million,omitempty"`
+	PriceOut      float64       `json:"price_out_per_million,omitempty"`
+	Config        LabelerConfig `json:"config"`
+}
+
+// Cost is the USD cost of the given token counts at this labeler's prices.
+func (l Labeler) Cost(tokensIn, tokensOut int) float64 {
+	return (float64(tokensIn)*l.PriceIn + float64(tokensOut)*l.PriceOut) / 1e6
+}
+
+// Builtin labelers that exist in every workspace.
+var builtins = []Labeler{
+	{Name: "lexical", Kind: KindBuiltin, Description: "Built-in deterministic grader from BM25 and query-term coverage. It is not a language model: it is the offline default and the baseline every model must beat."},
+	{Name: "bm25", Kind: KindBuiltin, Description: "Built-in baseline: grades each pair from its BM25 rank among the query's candidates (top ranks highest). Not a language model; a reference point for rankers."},
+}
+
+// BuiltinNames are the labelers every workspace has.
+func BuiltinNames() []string {
+	var n []string
+	for _, b := range builtins {
+		n = append(n, b.Name)
+	}
+	return n
+}
+
+func (s *Store) ensureBuiltins(ctx context.Context) error {
+	for _, b := range builtins {
+		if _, err := s.h.ExecContext(ctx, `INSERT INTO labelers(name, kind, description, config, created_at) VALUES (?,?,?,?,?) ON CONFLICT(name) DO NOTHING`,
+			b.Name, b.Kind, b.Description, "{}", now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateLabelerName refuses names that would be confusing in qrels and
+// command lines.
+func ValidateLabelerName(name string) error {
+	if name == "" || strings.ContainsAny(name, " \t\n,") {
+		return fmt.Errorf("labeler name %q: must be non-empty without spaces or commas", name)
+	}
+	return nil
+}
+
+// AddLabeler creates a labeler; an existing name is an error.
+func (s *Store) AddLabeler(ctx context.Context, l *Labeler) error {
+	if err := ValidateLabelerName(l.Name); err != nil {
+		return err
+	}
+	cfg, err := json.Marshal(l.Config)
+	if err != nil {
+		return err
+	}
+	res, err := s.exec(ctx, `INSERT INTO labelers(name, kind, role, description, base_url, model, api_key_env, prompt_version, price_in, price_out, config, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		l.Name, l.Kind, l.Role, l.Description, l.BaseURL, l.Model, l.APIKeyEnv, l.PromptVersion, l.PriceIn, l.PriceOut, string(cfg), now())
+	if err != nil {
+		if strings.Contains(err.Error(), "UNIQUE") {
+			return fmt.Errorf("labeler %q already exists", l.Name)
+		}
+		return err
+	}
+	l.ID, err = res.LastInsertId()
+	return err
+}
+
+// UpdateLabeler saves every field of l (by ID).
+func (s *Store) UpdateLabeler(ctx context.Context, l Labeler) error {
+	cfg, err := json.Marshal(l.Config)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, `UPDATE labelers SET kind=?, role=?, description=?, base_url=?, model=?, api_key_env=?, prompt_version=?, price_in=?, price_out=?, config=? WHERE id=?`,
+		l.Kind, l.Role, l.Description, l.BaseURL, l.Model, l.APIKeyEnv, l.PromptVersion, l.PriceIn, l.PriceOut, string(cfg), l.ID)
+	return err
+}
+
+// EnsureLabeler returns the labeler by name, creating it with the given kind
+// when it does not exist.
+func (s *Store) EnsureLabeler(ctx context.Context, name, kind string) (Labeler, error) {
+	l, err := s.Labeler(ctx, name)
+	if err == nil {
+		return l, nil
+	}
+	if !errors.Is(err, ErrNoLabeler) {
+		return l, err
+	}
+	l = Labeler{Name: name, Kind: kind}
+	return l, s.AddLabeler(ctx, &l)
+}
+
+// ErrNoLabeler is returned for an unknown labeler name.
+var ErrNoLabeler = errors.New("no such labeler")
+
+const labelerColumns = `id, name, kind, role, description, base_url, model, api_key_env, prompt_version, price_in, price_out, config`
+
+func scanLabeler(sc interface{ Scan(...any) error }) (Labeler, error) {
+	var l Labeler
+	var cfg string
+	if err := sc.Scan(&l.ID, &l.Name, &l.Kind, &l.Role, &l.Description, &l.BaseURL, &l.Model, &l.APIKeyEnv, &l.PromptVersion, &l.PriceIn, &l.PriceOut, &cfg); err != nil {
+		return l, err
+	}
+	return l, json.Unmarshal([]byte(cfg), &l.Config)
+}
+
+// Labeler returns a labeler by name.
+func (s *Store) Labeler(ctx context.Context, name string) (Labeler, error) {
+	l, err := scanLabeler(s.queryRow(ctx, `SELECT `+labelerColumns+` FROM labelers WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, fmt.Errorf("%w %q (see `qrelbench labeler list`)", ErrNoLabeler, name)
+	}
+	return l, err
+}
+
+// Labelers returns all labelers by name.
+func (s *Store) Labelers(ctx context.Context) ([]Labeler, error) {
+	rows, err := s.h.QueryContext(ctx, `SELECT `+labelerColumns+` FROM labelers ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Labeler
+	for rows.Next() {
+		l, err := scanLabeler(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// RemoveLabeler deletes a labeler. While it has judgments it refuses unless
+// force is set, in which case its judgments go with it.
+func (s *Store) RemoveLabeler(ctx context.Context, name string, force bool) error {
+	return s.Tx(ctx, func(tx *Store) error {
+		l, err := tx.Labeler(ctx, name)
+		if err != nil {
+			return err
+		}
+		if l.Kind == KindBuiltin {
+			return fmt.Errorf("labeler %q is built in and cannot be removed", name)
+		}
+		var n int
+		if err := tx.h.QueryRowContext(ctx, `SELECT count(*) FROM judgments WHERE labeler_id = ?`, l.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 && !force {
+			return fmt.Errorf("labeler %q has %d judgments: refusing to remove it (use --force to delete them too)", name, n)
+		}
+		_, err = tx.h.ExecContext(ctx, `DELETE FROM labelers WHERE id = ?`, l.ID)
+		return err
+	})
+}

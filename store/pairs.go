@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// Pair sources: how a (query, document) pair was found.
+const (
+	SourceImported = "imported"
+	SourceSeed     = "seed"
+	SourceBM25     = "bm25"
+	SourceHuman    = "human"
+)
+
+// Pair is a (query, document) pair to be graded.
+type Pair struct {
+	ID        int64
+	QueryID   int64
+	DocID     int64
+	Source    string
+	BM25Rank  int     // 0 when not mined
+	BM25Score float64 // 0 when not mined
+	RunID     int64
+}
+
+// PutPair inserts the pair unless it exists; it returns the pair id and
+// whether it was new. An existing pair keeps its original source.
+func (s *Store) PutPair(ctx context.Context, p *Pair) (Outcome, error) {
+	err := s.queryRow(ctx, `SELECT id FROM pairs WHERE query_id = ? AND doc_id = ?`, p.QueryID, p.DocID).Scan(&p.ID)
+	if err == nil {
+		return Unchanged, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	var rank, score any
+	if p.BM25Rank > 0 {
+		rank, score = p.BM25Rank, p.BM25Score
+	}
+	res, err := s.exec(ctx, `INSERT INTO pairs(query_id, doc_id, source, bm25_rank, bm25_score, run_id, created_at) VALUES (?,?,?,?,?,?,?)`,
+		p.QueryID, p.DocID, p.Source, rank, score, nullID(p.RunID), now())
+	if err != nil {
+		return 0, err
+	}
+	p.ID, err = res.LastInsertId()
+	return Inserted, err
+}
+
+// PairView is a pair with the texts needed to grade it.
+type PairView struct {
+	Pair
+	QueryExtID string
+	QueryText  string
+	Doc        Document
+}
+
+const pairViewSelect = `SELECT p.id, p.query_id, p.doc_id, p.source, COALESCE(p.bm25_rank, 0), COALESCE(p.bm25_score, 0), COALESCE(p.run_id, 0),
+	q.ext_id, q.text, d.id, d.ext_id, d.title, d.body, d.url, d.author, d.modified, d.type, d.meta
+	FROM pairs p JOIN queries q ON q.id = p.query_id JOIN documents d ON d.id = p.doc_id`
+
+func scanPairView(sc interface{ Scan(...any) error }) (PairView, error) {
+	var v PairView
+	var mod, meta string
+	err := sc.Scan(&v.ID, &v.QueryID, &v.DocID, &v.Source, &v.BM25Rank, &v.BM25Score, &v.RunID,
+		&v.QueryExtID, &v.QueryText, &v.Doc.ID, &v.Doc.ExtID, &v.Doc.Title, &v.Doc.Body, &v.Doc.URL, &v.Doc.Author, &mod, &v.Doc.Type, &meta)
+	v.Doc.Modified, v.Doc.Meta = parseTime(mod), decodeMeta(meta)
+	return v, err
+}
+
+// PairView returns one pair with its texts.
+func (s *Store) PairView(ctx context.Context, id int64) (PairView, error) {
+	return scanPairView(s.h.QueryRowContext(ctx, pairViewSelect+` WHERE p.id = ?`, id))
+}
+
+// PairFilter selects pairs for a run.
+type PairFilter struct {
+	QueryExtIDs []string // only these queries (empty: all)
+	// UngradedBy skips pairs that already have a judgment by this labeler
+	// (any status but 'error', so failed pairs are retried and finished ones
+	// are never paid for twice). 0: no such filter.
+	UngradedBy int64
+	Limit      int
+}
+
+// PairViews returns pairs grouped by query (query id, then pair id) so that
+// model calls for one query are sent together and share a cached prefix.
+func (s *Store) PairViews(ctx context.Context, f PairFilter) ([]PairView, error) {
+	q := pairViewSelect + ` WHERE 1=1`
+	var args []any
+	if len(f.QueryExtIDs) > 0 {
+		q += ` AND q.ext_id IN (` + placeholders(len(f.QueryExtIDs)) + `)`
+		for _, id := range f.QueryExtIDs {
+			args = append(args, id)
+		}
+	}
+	if f.UngradedBy != 0 {
+		q += ` AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.pair_id = p.id AND j.labeler_id = ? AND j.status != 'error')`
+		args = append(args, f.UngradedBy)
+	}
+	q += ` ORDER BY p.query_id, p.id`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := s.h.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PairView
+	for rows.Next() {
+		v, err := scanPairView(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// PairKey identifies a pair by external ids.
+type PairKey struct{ Query, Doc string }
+
+// PairIDs maps (query ext id, doc ext id) to pair id.
+func (s *Store) PairIDs(ctx context.Context) (map[PairKey]int64, error) {
+	rows, err := s.h.QueryContext(ctx, `SELECT q.ext_id, d.ext_id, p.id FROM pairs p JOIN queries q ON q.id = p.query_id JOIN documents d ON d.id = p.doc_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[PairKey]int64{}
+	for rows.Next() {
+		var k PairKey
+		var id int64
+		if err := rows.Scan(&k.Query, &k.Doc, &id); err != nil {
+			return nil, err
+		}
+		m[k] = id
+	}
+	return m, rows.Err()
+}
+
+// QueriesWithoutNegatives lists queries that have no BM25-mined pair yet.
+func (s *Store) QueriesWithoutNegatives(ctx context.Context) ([]Query, error) {
+	rows, err := s.h.QueryContext(ctx, `SELECT `+queryColumns+` FROM queries q WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.query_id = q.id AND p.source = 'bm25') ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Query
+	for rows.Next() {
+		q, err := scanQuery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}

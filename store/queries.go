@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Query origins.
+const (
+	OriginImported  = "imported"
+	OriginSynthetic = "synthetic"
+	OriginHuman     = "human"
+)
+
+// Query is a search query with where it came from.
+type Query struct {
+	ID        int64  `json:"-"`
+	ExtID     string `json:"id"`
+	Text      string `json:"text"`
+	Origin    string `json:"origin"`
+	SeedDocID int64  `json:"-"`                   // 0 when not synthetic
+	Generator string `json:"generator,omitempty"` // synthesizer that wrote it
+	Style     string `json:"style,omitempty"`
+	RunID     int64  `json:"-"`
+}
+
+// PutQuery inserts q or leaves an identical stored query alone; a different
+// text under the same id is an ErrConflict unless update is set.
+func (s *Store) PutQuery(ctx context.Context, q *Query, update bool) (Outcome, error) {
+	if q.Origin == "" {
+		q.Origin = OriginImported
+	}
+	var id int64
+	var text string
+	err := s.queryRow(ctx, `SELECT id, text FROM queries WHERE ext_id = ?`, q.ExtID).Scan(&id, &text)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		res, err := s.exec(ctx, `INSERT INTO queries(ext_id, text, origin, seed_doc_id, generator, style, run_id, created_at) VALUES (?,?,?,?,?,?,?,?)`,
+			q.ExtID, q.Text, q.Origin, nullID(q.SeedDocID), q.Generator, q.Style, nullID(q.RunID), now())
+		if err != nil {
+			return 0, err
+		}
+		q.ID, err = res.LastInsertId()
+		return Inserted, err
+	case err != nil:
+		return 0, err
+	}
+	q.ID = id
+	if text == q.Text {
+		return Unchanged, nil
+	}
+	if !update {
+		return 0, fmt.Errorf("query %q: different text than the stored query (%q): %w (use --update to replace it)", q.ExtID, clip(text, 60), ErrConflict)
+	}
+	_, err = s.exec(ctx, `UPDATE queries SET text = ? WHERE id = ?`, q.Text, id)
+	return Updated, err
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+const queryColumns = `id, ext_id, text, origin, COALESCE(seed_doc_id, 0), generator, style, COALESCE(run_id, 0)`
+
+func scanQuery(sc interface{ Scan(...any) error }) (Query, error) {
+	var q Query
+	err := sc.Scan(&q.ID, &q.ExtID, &q.Text, &q.Origin, &q.SeedDocID, &q.Generator, &q.Style, &q.RunID)
+	return q, err
+}
+
+// Queries returns every query in id order.
+func (s *Store) Queries(ctx context.Context) ([]Query, error) {
+	rows, err := s.h.QueryContext(ctx, `SELECT `+queryColumns+` FROM queries ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Query
+	for rows.Next() {
+		q, err := scanQuery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+// QueryByExtID returns a query by its external id.
+func (s *Store) QueryByExtID(ctx context.Context, ext string) (Query, error) {
+	q, err := scanQuery(s.h.QueryRowContext(ctx, `SELECT `+queryColumns+` FROM queries WHERE ext_id = ?`, ext))
+	if errors.Is(err, sql.ErrNoRows) {
+		return q, fmt.Errorf("no query %q in the workspace", ext)
+	}
+	return q, err
+}
+
+// QueryIDs maps external ids to internal ids for every query.
+func (s *Store) QueryIDs(ctx context.Context) (map[string]int64, error) {
+	return idMap(ctx, s.h, `SELECT ext_id, id FROM queries`)
+}
+
+// SeededDocs returns the ids of documents that already seeded a query from
+// the named generator, so synthesis can resume without paying twice.
+func (s *Store) SeededDocs(ctx context.Context, generator string) (map[int64]bool, error) {
+	rows, err := s.h.QueryContext(ctx, `SELECT DISTINCT seed_doc_id FROM queries WHERE seed_doc_id IS NOT NULL AND generator = ?`, generator)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		m[id] = true
+	}
+	return m, rows.Err()
+}
