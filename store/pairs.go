@@ -77,17 +77,23 @@ func (s *Store) PairView(ctx context.Context, id int64) (PairView, error) {
 // PairFilter selects pairs for a run.
 type PairFilter struct {
 	QueryExtIDs []string // only these queries (empty: all)
+	QueryID     int64    // only this query (0: all)
 	// UngradedBy skips pairs that already have a judgment by this labeler
-	// (any status but 'error', so failed pairs are retried and finished ones
+	// (any status but 'error', so failed calls are retried and finished ones
 	// are never paid for twice). 0: no such filter.
 	UngradedBy int64
+	// RetryFailed, with UngradedBy, also re-selects pairs whose judgment was
+	// unparseable or refused.
+	RetryFailed bool
+	// RegradeRun, with UngradedBy, selects every pair except those this run
+	// already judged: a resumed "regrade all" run.
+	RegradeRun int64
 	Limit      int
 }
 
-// PairViews returns pairs grouped by query (query id, then pair id) so that
-// model calls for one query are sent together and share a cached prefix.
-func (s *Store) PairViews(ctx context.Context, f PairFilter) ([]PairView, error) {
-	q := pairViewSelect + ` WHERE 1=1`
+// where builds the WHERE clause of a pair filter (over pairs p and queries q).
+func (f PairFilter) where() (string, []any) {
+	q := ` WHERE 1=1`
 	var args []any
 	if len(f.QueryExtIDs) > 0 {
 		q += ` AND q.ext_id IN (` + placeholders(len(f.QueryExtIDs)) + `)`
@@ -95,11 +101,37 @@ func (s *Store) PairViews(ctx context.Context, f PairFilter) ([]PairView, error)
 			args = append(args, id)
 		}
 	}
-	if f.UngradedBy != 0 {
+	if f.QueryID != 0 {
+		q += ` AND p.query_id = ?`
+		args = append(args, f.QueryID)
+	}
+	switch {
+	case f.UngradedBy != 0 && f.RegradeRun != 0:
+		q += ` AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.pair_id = p.id AND j.labeler_id = ? AND j.run_id = ? AND j.status != 'error')`
+		args = append(args, f.UngradedBy, f.RegradeRun)
+	case f.UngradedBy != 0 && f.RetryFailed:
+		q += ` AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.pair_id = p.id AND j.labeler_id = ? AND j.status IN ('ok', 'unsure'))`
+		args = append(args, f.UngradedBy)
+	case f.UngradedBy != 0:
 		q += ` AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.pair_id = p.id AND j.labeler_id = ? AND j.status != 'error')`
 		args = append(args, f.UngradedBy)
 	}
-	q += ` ORDER BY p.query_id, p.id`
+	return q, args
+}
+
+// CountPairs counts the pairs a filter selects (ignoring Limit).
+func (s *Store) CountPairs(ctx context.Context, f PairFilter) (int, error) {
+	where, args := f.where()
+	var n int
+	err := s.h.QueryRowContext(ctx, `SELECT count(*) FROM pairs p JOIN queries q ON q.id = p.query_id`+where, args...).Scan(&n)
+	return n, err
+}
+
+// PairViews returns pairs grouped by query (query id, then pair id) so that
+// model calls for one query are sent together and share a cached prefix.
+func (s *Store) PairViews(ctx context.Context, f PairFilter) ([]PairView, error) {
+	where, args := f.where()
+	q := pairViewSelect + where + ` ORDER BY p.query_id, p.id`
 	if f.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
@@ -156,6 +188,25 @@ func (s *Store) QueriesWithoutNegatives(ctx context.Context) ([]Query, error) {
 			return nil, err
 		}
 		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+// QueryDocIDs returns the documents paired with a query: a query's whole
+// candidate set, which per-query features (BM25 rank, max score) need.
+func (s *Store) QueryDocIDs(ctx context.Context, queryID int64) ([]int64, error) {
+	rows, err := s.h.QueryContext(ctx, `SELECT doc_id FROM pairs WHERE query_id = ? ORDER BY id`, queryID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
 	}
 	return out, rows.Err()
 }

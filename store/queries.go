@@ -116,7 +116,7 @@ func (s *Store) QueryIDs(ctx context.Context) (map[string]int64, error) {
 // SeededDocs returns the ids of documents that already seeded a query from
 // the named generator, so synthesis can resume without paying twice.
 func (s *Store) SeededDocs(ctx context.Context, generator string) (map[int64]bool, error) {
-	rows, err := s.h.QueryContext(ctx, `SELECT DISTINCT seed_doc_id FROM queries WHERE seed_doc_id IS NOT NULL AND generator = ?`, generator)
+	rows, err := s.h.QueryContext(ctx, `SELECT doc_id FROM synth_seeds WHERE generator = ?`, generator)
 	if err != nil {
 		return nil, err
 	}
@@ -130,4 +130,13 @@ func (s *Store) SeededDocs(ctx context.Context, generator string) (map[int64]boo
 		m[id] = true
 	}
 	return m, rows.Err()
+}
+
+// MarkSeeded records that a generator has written queries for a document
+// (n of them survived deduplication).
+func (s *Store) MarkSeeded(ctx context.Context, docID int64, generator string, runID int64, n int) error {
+	_, err := s.exec(ctx, `INSERT INTO synth_seeds(doc_id, generator, run_id, queries, at) VALUES (?,?,?,?,?)
+		ON CONFLICT(doc_id, generator) DO UPDATE SET queries = queries + excluded.queries, run_id = excluded.run_id, at = excluded.at`,
+		docID, generator, nullID(runID), n, now())
+	return err
 }

@@ -47,8 +47,11 @@ func (s *Store) Search(ctx context.Context, text string, k int, exclude ...int64
 	if m == "" || k <= 0 {
 		return nil, nil
 	}
-	rows, err := s.h.QueryContext(ctx, `SELECT f.rowid, d.ext_id, -`+bm25Weights+` FROM documents_fts f JOIN documents d ON d.id = f.rowid
-		WHERE documents_fts MATCH ? ORDER BY `+bm25Weights+` LIMIT ?`, m, k+len(exclude))
+	// Rank and cut in the index first, then look up only the top rows:
+	// joining before the sort reads a document row for every match.
+	rows, err := s.h.QueryContext(ctx, `SELECT t.id, d.ext_id, t.score FROM
+		(SELECT rowid AS id, -`+bm25Weights+` AS score FROM documents_fts WHERE documents_fts MATCH ? ORDER BY `+bm25Weights+` LIMIT ?) t
+		JOIN documents d ON d.id = t.id ORDER BY t.score DESC`, m, k+len(exclude))
 	if err != nil {
 		return nil, err
 	}
@@ -79,29 +82,40 @@ func (s *Store) BM25Scores(ctx context.Context, text string, docIDs []int64) (ma
 	if m == "" || len(docIDs) == 0 {
 		return out, nil
 	}
-	const chunk = 500
-	for start := 0; start < len(docIDs); start += chunk {
-		ids := docIDs[start:min(start+chunk, len(docIDs))]
-		args := []any{m}
-		for _, id := range ids {
-			args = append(args, id)
+	// FTS5 runs a MATCH with `rowid IN (...)` once per listed id, and
+	// bm25() recounts each term's documents every time: beyond a few ids one
+	// scan of the matches, filtered here, is much cheaper.
+	if len(docIDs) > 8 {
+		want := make(map[int64]bool, len(docIDs))
+		for _, id := range docIDs {
+			want[id] = true
 		}
-		rows, err := s.h.QueryContext(ctx, `SELECT rowid, -`+bm25Weights+` FROM documents_fts WHERE documents_fts MATCH ? AND rowid IN (`+placeholders(len(ids))+`)`, args...)
-		if err != nil {
-			return nil, err
+		return out, s.bm25Rows(ctx, out, want, `SELECT rowid, -`+bm25Weights+` FROM documents_fts WHERE documents_fts MATCH ?`, m)
+	}
+	args := []any{m}
+	for _, id := range docIDs {
+		args = append(args, id)
+	}
+	return out, s.bm25Rows(ctx, out, nil, `SELECT rowid, -`+bm25Weights+` FROM documents_fts WHERE documents_fts MATCH ? AND rowid IN (`+placeholders(len(docIDs))+`)`, args...)
+}
+
+// bm25Rows adds the (rowid, score) rows of q to out, only those in want
+// when want is not nil.
+func (s *Store) bm25Rows(ctx context.Context, out map[int64]float64, want map[int64]bool, q string, args ...any) error {
+	rows, err := s.h.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var sc float64
+		if err := rows.Scan(&id, &sc); err != nil {
+			return err
 		}
-		for rows.Next() {
-			var id int64
-			var sc float64
-			if err := rows.Scan(&id, &sc); err != nil {
-				rows.Close()
-				return nil, err
-			}
+		if want == nil || want[id] {
 			out[id] = sc
 		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
 	}
-	return out, nil
+	return rows.Err()
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/qrelbench/qrelbench/store"
 )
 
 func init() {
@@ -23,11 +25,15 @@ func runStats(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	return runStatsOn(ctx, e, st, *asJSON)
+}
+
+func runStatsOn(ctx context.Context, e *env, st *store.Store, asJSON bool) error {
 	s, err := st.Stats(ctx)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(s)

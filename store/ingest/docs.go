@@ -117,8 +117,12 @@ func readDocJSONL(path string) ([]docRecord, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return decodeDocJSONL(path, f)
+}
+
+func decodeDocJSONL(path string, r io.Reader) ([]docRecord, error) {
 	var out []docRecord
-	err = eachLine(path, f, func(n int, line []byte) error {
+	err := eachLine(path, r, func(n int, line []byte) error {
 		obj, err := decodeObject(path, n, line)
 		if err != nil {
 			return err
@@ -380,7 +384,22 @@ func ImportDocs(ctx context.Context, st *store.Store, path string, update bool) 
 	if err != nil {
 		return nil, err
 	}
-	if recs, err = checkDuplicateDocs(path, recs); err != nil {
+	return importDocRecords(ctx, st, path, recs, update)
+}
+
+// ImportDocsJSONL imports JSONL documents from a reader (name is used in
+// messages), in one transaction.
+func ImportDocsJSONL(ctx context.Context, st *store.Store, name string, r io.Reader, update bool) (*Summary, error) {
+	recs, err := decodeDocJSONL(name, r)
+	if err != nil {
+		return nil, err
+	}
+	return importDocRecords(ctx, st, name, recs, update)
+}
+
+func importDocRecords(ctx context.Context, st *store.Store, path string, recs []docRecord, update bool) (*Summary, error) {
+	recs, err := checkDuplicateDocs(path, recs)
+	if err != nil {
 		return nil, err
 	}
 	sum := newSummary(path)

@@ -79,6 +79,17 @@ CREATE TABLE queries (
 ) STRICT;
 CREATE INDEX queries_seed ON queries(seed_doc_id);
 
+-- Documents a synthesizer has written queries for, even when every query it
+-- wrote was a duplicate: a rerun must not pay for them again.
+CREATE TABLE synth_seeds (
+    doc_id    INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    generator TEXT NOT NULL,
+    run_id    INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+    queries   INTEGER NOT NULL,
+    at        TEXT NOT NULL,
+    PRIMARY KEY (doc_id, generator)
+) STRICT;
+
 CREATE TABLE pairs (
     id         INTEGER PRIMARY KEY,
     query_id   INTEGER NOT NULL REFERENCES queries(id) ON DELETE CASCADE,

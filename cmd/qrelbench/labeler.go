@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/qrelbench/qrelbench/store"
+)
+
+func init() {
+	register("labeler", "add, list, show or remove labelers (model endpoints, humans, built-ins)", runLabeler)
+}
+
+func runLabeler(ctx context.Context, e *env, args []string) error {
+	const usageLine = "labeler add NAME --base-url URL --model MODEL [flags] | list | show NAME | rm NAME [--force]"
+	if len(args) == 0 {
+		return fmt.Errorf("usage: qrelbench %s", usageLine)
+	}
+	switch args[0] {
+	case "add":
+		return labelerAdd(ctx, e, args[1:])
+	case "list", "ls":
+		return labelerList(ctx, e, args[1:])
+	case "show":
+		return labelerShow(ctx, e, args[1:])
+	case "rm", "remove":
+		return labelerRemove(ctx, e, args[1:])
+	}
+	return fmt.Errorf("usage: qrelbench %s", usageLine)
+}
+
+func labelerAdd(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "labeler add", "labeler add NAME --base-url URL --model MODEL [flags]")
+	baseURL := fs.String("base-url", "", "OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://gpu-host:8000/v1 (vLLM)")
+	model := fs.String("model", "", "model name (Azure: deployment name)")
+	keyEnv := fs.String("api-key-env", "OPENAI_API_KEY", "environment variable that holds the API key (the key itself is never stored)")
+	priceIn := fs.Float64("price-in", 0, "USD per 1M input tokens")
+	priceOut := fs.Float64("price-out", 0, "USD per 1M output tokens")
+	conc := fs.Int("concurrency", 8, "requests in flight")
+	rpm := fs.Int("rpm", 0, "requests per minute limit (0: none)")
+	tpm := fs.Int("tpm", 0, "tokens per minute limit (0: none)")
+	mode := fs.String("mode", "json", "json (schema-constrained grade) or logprobs (grade probabilities)")
+	maxDoc := fs.Int("max-doc-tokens", 512, "document truncation budget in tokens")
+	role := fs.String("role", "", "teacher or student")
+	rationale := fs.Bool("rationale", false, "json mode: ask for a short reason with each grade")
+	timeout := fs.Float64("timeout", 60, "per-request timeout in seconds")
+	azure := fs.Bool("azure", false, "the endpoint is Azure OpenAI")
+	apiVersion := fs.String("api-version", "", "Azure OpenAI API version")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("usage: qrelbench labeler add NAME --base-url URL --model MODEL")
+	}
+	if *model == "" {
+		return fmt.Errorf("labeler add needs --model")
+	}
+	if *mode != "json" && *mode != "logprobs" {
+		return fmt.Errorf("--mode must be json or logprobs")
+	}
+	if *role != "" && *role != "teacher" && *role != "student" {
+		return fmt.Errorf("--role must be teacher or student")
+	}
+	if strings.HasPrefix(*keyEnv, "sk-") || strings.Contains(*keyEnv, " ") {
+		return fmt.Errorf("--api-key-env takes the NAME of an environment variable, not a key")
+	}
+	kind := store.KindLLM
+	if *role == "student" {
+		kind = store.KindStudent
+	}
+	st, err := openStore(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	l := store.Labeler{Name: pos[0], Kind: kind, Role: *role, BaseURL: *baseURL, Model: *model, APIKeyEnv: *keyEnv,
+		PriceIn: *priceIn, PriceOut: *priceOut,
+		Config: store.LabelerConfig{Mode: *mode, Rationale: *rationale, Concurrency: *conc, RPM: *rpm, TPM: *tpm,
+			MaxDocTokens: *maxDoc, TimeoutSec: *timeout, Azure: *azure, APIVersion: *apiVersion}}
+	if err := st.AddLabeler(ctx, &l); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "added labeler %s (%s, model %s", l.Name, l.Kind, l.Model)
+	if l.BaseURL != "" {
+		fmt.Fprintf(e.stdout, " at %s", l.BaseURL)
+	}
+	fmt.Fprintf(e.stdout, "); API key read from $%s at call time\n", l.APIKeyEnv)
+	return nil
+}
+
+func labelerList(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "labeler list", "labeler list")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ls, err := st.Labelers(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%-24s %-9s %-8s %-28s %s\n", "name", "kind", "role", "model", "endpoint")
+	for _, l := range ls {
+		model := l.Model
+		if l.Kind == store.KindStudent && len(l.Config.Student) > 0 {
+			model = "(embedded student)"
+		}
+		fmt.Fprintf(e.stdout, "%-24s %-9s %-8s %-28s %s\n", l.Name, l.Kind, l.Role, model, l.BaseURL)
+	}
+	return nil
+}
+
+func labelerShow(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "labeler show", "labeler show NAME")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("usage: qrelbench labeler show NAME")
+	}
+	st, err := openStore(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	l, err := st.Labeler(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	// The embedded model is large; show its summary, not its weights.
+	if len(l.Config.Student) > 0 {
+		var m struct {
+			FeatureVersion string          `json:"feature_version"`
+			Summary        json.RawMessage `json:"summary"`
+		}
+		json.Unmarshal(l.Config.Student, &m)
+		l.Config.Student, _ = json.Marshal(m)
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(l)
+}
+
+func labelerRemove(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "labeler rm", "labeler rm NAME [--force]")
+	force := fs.Bool("force", false, "also delete the labeler's judgments")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("usage: qrelbench labeler rm NAME [--force]")
+	}
+	st, err := openStore(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.RemoveLabeler(ctx, pos[0], *force); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "removed labeler %s\n", pos[0])
+	return nil
+}

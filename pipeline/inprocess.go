@@ -1,0 +1,149 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/qrelbench/qrelbench/pipeline/features"
+	"github.com/qrelbench/qrelbench/pipeline/lexical"
+	"github.com/qrelbench/qrelbench/pipeline/student"
+	"github.com/qrelbench/qrelbench/store"
+)
+
+// groupGrader grades a whole query's pairs at once, in-process. Built-in and
+// embedded-student labelers are of this kind: they need per-query context
+// (BM25 rank and maximum over the query's candidates) and no network.
+type groupGrader interface {
+	GradeGroup(ctx context.Context, st *store.Store, group []store.PairView) ([]store.Judgment, error)
+	PromptVersion() string
+}
+
+// FeaturePairs computes the feature inputs for a query's pairs. BM25 is
+// scored over the query's whole candidate set (every paired document), so a
+// pair's rank and the query maximum do not depend on which pairs are still
+// pending.
+func FeaturePairs(ctx context.Context, st *store.Store, group []store.PairView) ([]features.Pair, error) {
+	if len(group) == 0 {
+		return nil, nil
+	}
+	q := group[0]
+	cands, err := st.QueryDocIDs(ctx, q.QueryID)
+	if err != nil {
+		return nil, err
+	}
+	scores, err := st.BM25Scores(ctx, q.QueryText, cands)
+	if err != nil {
+		return nil, err
+	}
+	// Rank candidates by score (ties by doc id so ranks are deterministic).
+	sort.Slice(cands, func(i, j int) bool {
+		si, sj := scores[cands[i]], scores[cands[j]]
+		if si != sj {
+			return si > sj
+		}
+		return cands[i] < cands[j]
+	})
+	rank := make(map[int64]int, len(cands))
+	maxScore := 0.0
+	for i, id := range cands {
+		if scores[id] > 0 {
+			rank[id] = i + 1
+		}
+		maxScore = max(maxScore, scores[id])
+	}
+	out := make([]features.Pair, len(group))
+	for i, v := range group {
+		out[i] = features.Pair{
+			Query: v.QueryText, Title: v.Doc.Title, Body: v.Doc.Body, URL: v.Doc.URL, Author: v.Doc.Author, Type: v.Doc.Type,
+			Modified: v.Doc.Modified, BM25: scores[v.DocID], BM25Rank: rank[v.DocID], BM25Max: maxScore, NCandidates: len(cands),
+		}
+	}
+	return out, nil
+}
+
+// lexicalGrader is the built-in `lexical` labeler.
+type lexicalGrader struct{ scale store.Scale }
+
+func (g lexicalGrader) PromptVersion() string { return "lexical/" + features.Version }
+
+func (g lexicalGrader) GradeGroup(ctx context.Context, st *store.Store, group []store.PairView) ([]store.Judgment, error) {
+	fps, err := FeaturePairs(ctx, st, group)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Judgment, len(group))
+	for i, fp := range fps {
+		grade, exp := lexical.Grade(fp, g.scale.Min(), g.scale.Max())
+		out[i] = store.Judgment{PairID: group[i].ID, Grade: grade, Status: store.StatusOK, Expected: exp, HasExpected: true}
+	}
+	return out, nil
+}
+
+// bm25Grader is the built-in `bm25` baseline: the grade follows the pair's
+// BM25 rank among its query's candidates. The top quarter of matching
+// documents gets the highest grade, the next quarter one less, and so on;
+// documents that do not match at all get the lowest grade. The expected grade
+// is the normalised BM25 score on the scale, so rankings by it are BM25
+// rankings.
+type bm25Grader struct{ scale store.Scale }
+
+func (g bm25Grader) PromptVersion() string { return "bm25-rank-v1" }
+
+func (g bm25Grader) GradeGroup(ctx context.Context, st *store.Store, group []store.PairView) ([]store.Judgment, error) {
+	fps, err := FeaturePairs(ctx, st, group)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := g.scale.Min(), g.scale.Max()
+	levels := hi - lo // grades above the lowest
+	out := make([]store.Judgment, len(group))
+	for i, fp := range fps {
+		grade := lo
+		exp := float64(lo)
+		if fp.BM25Rank > 0 && fp.NCandidates > 0 {
+			frac := float64(fp.BM25Rank-1) / float64(fp.NCandidates) // 0 for the top document
+			grade = hi - min(int(frac*float64(levels+1)), levels)
+			exp = float64(lo) + float64(levels)*fp.BM25/fp.BM25Max
+		}
+		out[i] = store.Judgment{PairID: group[i].ID, Grade: grade, Status: store.StatusOK, Expected: exp, HasExpected: true}
+	}
+	return out, nil
+}
+
+// studentGrader runs an embedded student model trained by `distill train`.
+type studentGrader struct {
+	scale store.Scale
+	model *student.Model
+}
+
+func newStudentGrader(scale store.Scale, lab store.Labeler) (*studentGrader, error) {
+	if len(lab.Config.Student) == 0 {
+		return nil, fmt.Errorf("labeler %q has no trained model: run `qrelbench distill train --labeler %s`", lab.Name, lab.Name)
+	}
+	m, err := student.Load(lab.Config.Student)
+	if err != nil {
+		return nil, fmt.Errorf("labeler %q: %w", lab.Name, err)
+	}
+	if m.MinGrade != scale.Min() || m.MaxGrade != scale.Max() {
+		return nil, fmt.Errorf("labeler %q was trained for grades %d–%d, the workspace scale is %s", lab.Name, m.MinGrade, m.MaxGrade, scale.Name)
+	}
+	return &studentGrader{scale: scale, model: m}, nil
+}
+
+func (g *studentGrader) PromptVersion() string { return "student/" + g.model.FeatureVersion }
+
+func (g *studentGrader) GradeGroup(ctx context.Context, st *store.Store, group []store.PairView) ([]store.Judgment, error) {
+	fps, err := FeaturePairs(ctx, st, group)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Judgment, len(group))
+	var x []float64
+	for i, fp := range fps {
+		x = features.Extract(fp, x[:0])
+		grade, exp, probs := g.model.Predict(x, nil)
+		out[i] = store.Judgment{PairID: group[i].ID, Grade: grade, Status: store.StatusOK, Probs: probs, Expected: exp, HasExpected: true}
+	}
+	return out, nil
+}

@@ -1,0 +1,303 @@
+package student
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/qrelbench/qrelbench/pipeline/features"
+)
+
+// synthetic draws n examples from a known proportional-odds model on d
+// features with cut points cuts on the latent score.
+func synthetic(n, d int, seed int64, minGrade int) ([]Example, []float64) {
+	r := rand.New(rand.NewSource(seed))
+	w := make([]float64, d)
+	for j := range w {
+		w[j] = r.NormFloat64()
+	}
+	cuts := []float64{-1.5, 0, 1.5}
+	ex := make([]Example, n)
+	for i := range ex {
+		x := make([]float64, d)
+		s := 0.0
+		for j := range x {
+			x[j] = 3 + 2*r.NormFloat64() // not standardised on purpose
+			s += w[j] * (x[j] - 3) / 2
+		}
+		s += 0.3 * r.NormFloat64() // a little noise
+		g := 0
+		for _, c := range cuts {
+			if s > c {
+				g++
+			}
+		}
+		ex[i] = Example{X: x, Grade: minGrade + g}
+	}
+	return ex, w
+}
+
+func TestRecoversOrdinalRelationship(t *testing.T) {
+	ex, wTrue := synthetic(2000, 8, 1, 0)
+	m, err := Train(ex, TrainOptions{MinGrade: 0, MaxGrade: 3, L2: 1e-4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _ := synthetic(4000, 8, 1, 0) // same generator and weights; the first 2000 are ex
+	test := more[2000:]
+	correct := 0
+	probs := make([]float64, 0, 4)
+	for _, e := range test {
+		g, exp, p := m.Predict(e.X, probs)
+		probs = p
+		sum := 0.0
+		for _, v := range p {
+			if v < 0 || v > 1 {
+				t.Fatalf("prob %v", v)
+			}
+			sum += v
+		}
+		if math.Abs(sum-1) > 1e-9 {
+			t.Fatalf("probs sum to %v", sum)
+		}
+		if exp < 0 || exp > 3 {
+			t.Fatalf("expected %v", exp)
+		}
+		if g == e.Grade {
+			correct++
+		}
+	}
+	acc := float64(correct) / float64(len(test))
+	t.Logf("held-out accuracy %.3f, train %+v", acc, m.Summary)
+	if acc < 0.85 {
+		t.Fatalf("held-out accuracy %.3f", acc)
+	}
+	// weight direction recovered
+	cos := dot(m.Weights, wTrue) / norm2(m.Weights) / norm2(wTrue)
+	if cos < 0.98 {
+		t.Fatalf("cosine(weights, true) = %.3f", cos)
+	}
+	for k := 1; k < len(m.Thresholds); k++ {
+		if !(m.Thresholds[k] > m.Thresholds[k-1]) {
+			t.Fatalf("thresholds not ordered: %v", m.Thresholds)
+		}
+	}
+	if m.Summary.Duration > 3*time.Second {
+		t.Fatalf("training took %v", m.Summary.Duration)
+	}
+	if m.Summary.N != 2000 || len(m.Summary.PerGrade) != 4 || m.Summary.TrainKappa < 0.7 {
+		t.Fatalf("summary %+v", m.Summary)
+	}
+}
+
+func TestGradientMatchesFiniteDifferences(t *testing.T) {
+	ex, _ := synthetic(200, 4, 3, 0)
+	d, K := 4, 4
+	Z := make([]float64, len(ex)*d)
+	y := make([]int, len(ex))
+	for i, e := range ex {
+		copy(Z[i*d:], e.X)
+		y[i] = e.Grade
+	}
+	cw := []float64{1, 2, 0.5, 1.5}
+	wsum := 0.0
+	for _, g := range y {
+		wsum += cw[g]
+	}
+	o := &objective{Z: Z, y: y, d: d, K: K, cw: cw, wsum: wsum, l2: 0.01,
+		t: make([]float64, K-1), gt: make([]float64, K-1)}
+	theta := []float64{0.1, -0.2, 0.05, 0.3, -1, 0.2, -0.5}
+	g := make([]float64, len(theta))
+	o.eval(theta, g)
+	tmp := make([]float64, len(theta))
+	for j := range theta {
+		h := 1e-6
+		tp := append([]float64(nil), theta...)
+		tm := append([]float64(nil), theta...)
+		tp[j] += h
+		tm[j] -= h
+		num := (o.eval(tp, tmp) - o.eval(tm, tmp)) / (2 * h)
+		if math.Abs(num-g[j]) > 1e-5*math.Max(1, math.Abs(num)) {
+			t.Fatalf("grad[%d] = %v, numeric %v", j, g[j], num)
+		}
+	}
+}
+
+func TestScalesAndOffsetGrades(t *testing.T) {
+	ex, _ := synthetic(800, 3, 5, 1) // grades 1..4
+	m, err := Train(ex, TrainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.MinGrade != 1 || m.MaxGrade != 4 || len(m.Thresholds) != 3 {
+		t.Fatalf("scale %d-%d, %d thresholds", m.MinGrade, m.MaxGrade, len(m.Thresholds))
+	}
+	g, e, p := m.Predict(ex[0].X, nil)
+	if g < 1 || g > 4 || e < 1 || e > 4 || len(p) != 4 {
+		t.Fatalf("predict %d %v %v", g, e, p)
+	}
+	// a scale wider than the data: unseen top grade 5 gets a threshold too
+	m, err = Train(ex, TrainOptions{MinGrade: 0, MaxGrade: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Thresholds) != 5 {
+		t.Fatalf("%d thresholds", len(m.Thresholds))
+	}
+	for k := 1; k < len(m.Thresholds); k++ {
+		if !(m.Thresholds[k] > m.Thresholds[k-1]) {
+			t.Fatalf("thresholds not ordered: %v", m.Thresholds)
+		}
+	}
+}
+
+func TestBalanceRaisesRareGradeRecall(t *testing.T) {
+	// imbalanced: most examples grade 0
+	r := rand.New(rand.NewSource(9))
+	var ex []Example
+	for i := 0; i < 3000; i++ {
+		x := r.NormFloat64()
+		s := x + 0.8*r.NormFloat64()
+		g := 0
+		if s > 1.2 {
+			g = 1
+		}
+		if s > 2.0 {
+			g = 2
+		}
+		ex = append(ex, Example{X: []float64{x}, Grade: g})
+	}
+	recall := func(m *Model, grade int) float64 {
+		hit, n := 0, 0
+		for _, e := range ex {
+			if e.Grade == grade {
+				n++
+				if g, _, _ := m.Predict(e.X, nil); g == grade {
+					hit++
+				}
+			}
+		}
+		return float64(hit) / float64(n)
+	}
+	plain, err := Train(ex, TrainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bal, err := Train(ex, TrainOptions{Balance: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, rb := recall(plain, 1)+recall(plain, 2), recall(bal, 1)+recall(bal, 2)
+	t.Logf("rare-grade recall plain %.3f balanced %.3f", rp, rb)
+	if rb <= rp {
+		t.Fatalf("balance did not help rare grades: %.3f <= %.3f", rb, rp)
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	ex, _ := synthetic(500, 5, 7, 0)
+	m, err := Train(ex, TrainOptions{MinGrade: 0, MaxGrade: 3, Balance: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ex[:100] {
+		g1, e1, p1 := m.Predict(e.X, nil)
+		g2, e2, p2 := m2.Predict(e.X, nil)
+		if g1 != g2 || e1 != e2 {
+			t.Fatalf("round trip differs: %d %v vs %d %v", g1, e1, g2, e2)
+		}
+		for k := range p1 {
+			if p1[k] != p2[k] {
+				t.Fatal("probs differ")
+			}
+		}
+	}
+	if m2.Summary.N != 500 || m2.Options.Balance != 0.5 {
+		t.Fatalf("summary/options lost: %+v %+v", m2.Summary, m2.Options)
+	}
+	// corrupt models are refused
+	var raw map[string]any
+	_ = json.Unmarshal(data, &raw)
+	raw["thresholds"] = []float64{1, 0, 2}
+	bad, _ := json.Marshal(raw)
+	if _, err := Load(bad); err == nil {
+		t.Fatal("unordered thresholds accepted")
+	}
+	raw["thresholds"] = []float64{1, 2}
+	bad, _ = json.Marshal(raw)
+	if _, err := Load(bad); err == nil {
+		t.Fatal("wrong threshold count accepted")
+	}
+	if _, err := Load([]byte("{")); err == nil {
+		t.Fatal("bad json accepted")
+	}
+}
+
+func TestTrainErrors(t *testing.T) {
+	if _, err := Train(nil, TrainOptions{}); err == nil {
+		t.Fatal("empty accepted")
+	}
+	one := []Example{{X: []float64{1}, Grade: 2}, {X: []float64{3}, Grade: 2}}
+	if _, err := Train(one, TrainOptions{MinGrade: 0, MaxGrade: 3}); err == nil {
+		t.Fatal("single grade accepted")
+	}
+	if _, err := Train([]Example{{X: []float64{1}, Grade: 0}, {X: []float64{1, 2}, Grade: 1}}, TrainOptions{}); err == nil {
+		t.Fatal("ragged accepted")
+	}
+	if _, err := Train([]Example{{X: []float64{1}, Grade: 0}, {X: []float64{2}, Grade: 5}}, TrainOptions{MinGrade: 0, MaxGrade: 3}); err == nil {
+		t.Fatal("out-of-scale accepted")
+	}
+	if _, err := Train([]Example{{X: []float64{math.NaN()}, Grade: 0}, {X: []float64{2}, Grade: 1}}, TrainOptions{}); err == nil {
+		t.Fatal("NaN accepted")
+	}
+}
+
+func TestKappa(t *testing.T) {
+	a := []int{0, 1, 2, 3, 0, 1}
+	if k := Kappa(a, a, 4); math.Abs(k-1) > 1e-12 {
+		t.Fatalf("self kappa %v", k)
+	}
+	// classic example: po=0.7, pe=0.5 -> 0.4
+	x := []int{1, 1, 1, 1, 1, 0, 0, 0, 0, 0}
+	y := []int{1, 1, 1, 1, 0, 0, 0, 0, 1, 1}
+	if k := Kappa(x, y, 2); math.Abs(k-(0.7-0.5)/0.5) > 1e-12 {
+		t.Fatalf("kappa %v", k)
+	}
+}
+
+func BenchmarkExtractAndPredict(b *testing.B) {
+	// a 50-word passage (the median of the real data) and a trained model
+	ex, _ := synthetic(500, features.NumFeatures, 11, 0)
+	m, err := Train(ex, TrainOptions{MinGrade: 0, MaxGrade: 3})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := features.Pair{
+		Query: "how does a bounty hunter make money",
+		Body: "Other terms for this job are bail enforcement agent, fugitive recovery agent, and bail fugitive investigator. " +
+			"The job description is simple – a bounty hunter captures fugitives from justice in exchange for a monetary reward (the bounty). " +
+			"Most bounty hunters earn a percentage of the bail, usually 10 to 20 percent.",
+		BM25: 7.5, BM25Max: 9.1, BM25Rank: 3, NCandidates: 120,
+	}
+	b.ReportAllocs()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		x := make([]float64, 0, features.NumFeatures)
+		probs := make([]float64, 0, 4)
+		for pb.Next() {
+			x = features.Extract(p, x[:0])
+			_, _, probs = m.Predict(x, probs)
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pairs/s")
+}

@@ -1,0 +1,330 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// This file holds the short, index-friendly queries of the workbench (the
+// `tui` package): keyset pages of pairs to grade, compact per-pair grade
+// summaries for a browse index of a million rows, and the changes since the
+// last look. Every query here is meant to return in milliseconds even while a
+// background run writes thousands of judgments a second.
+
+// PairRef is a pair's position in grading order (query, then document).
+type PairRef struct {
+	ID      int64
+	QueryID int64
+	DocID   int64
+}
+
+// NextUngraded returns up to limit pairs that the labeler has not judged at
+// all, in (query id, document id) order, strictly after the given position
+// (0, 0 for the start). It walks the pairs' unique (query_id, doc_id) index,
+// so a page costs the same wherever the position is.
+func (s *Store) NextUngraded(ctx context.Context, labelerID, afterQuery, afterDoc int64, limit int) ([]PairRef, error) {
+	rows, err := s.h.QueryContext(ctx, `SELECT p.id, p.query_id, p.doc_id FROM pairs p
+		WHERE (p.query_id, p.doc_id) > (?, ?)
+		AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.labeler_id = ? AND j.pair_id = p.id)
+		ORDER BY p.query_id, p.doc_id LIMIT ?`, afterQuery, afterDoc, labelerID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return scanRefs(rows)
+}
+
+// PairsWithStatus returns up to limit pairs on which the labeler's current
+// judgment has the given status (e.g. StatusUnsure: "judge later"), in
+// (query id, document id) order.
+func (s *Store) PairsWithStatus(ctx context.Context, labelerID int64, status string, limit int) ([]PairRef, error) {
+	rows, err := s.h.QueryContext(ctx, `SELECT p.id, p.query_id, p.doc_id FROM judgments j JOIN pairs p ON p.id = j.pair_id
+		WHERE j.labeler_id = ? AND j.status = ? ORDER BY p.query_id, p.doc_id LIMIT ?`, labelerID, status, limit)
+	if err != nil {
+		return nil, err
+	}
+	return scanRefs(rows)
+}
+
+func scanRefs(rows *sql.Rows) ([]PairRef, error) {
+	defer rows.Close()
+	var out []PairRef
+	for rows.Next() {
+		var r PairRef
+		if err := rows.Scan(&r.ID, &r.QueryID, &r.DocID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// LastSet returns the pair of the labeler's most recent change that is still
+// in effect (not undone), so a session resumes where the last one stopped.
+func (s *Store) LastSet(ctx context.Context, labelerID int64) (PairRef, bool, error) {
+	var r PairRef
+	err := s.h.QueryRowContext(ctx, `SELECT p.id, p.query_id, p.doc_id FROM judgment_history h JOIN pairs p ON p.id = h.pair_id
+		WHERE h.labeler_id = ? AND h.action = 'set' AND h.undone = 0 ORDER BY h.id DESC LIMIT 1`, labelerID).Scan(&r.ID, &r.QueryID, &r.DocID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
+	return r, err == nil, err
+}
+
+// Progress counts one labeler's work against the whole workspace.
+type Progress struct {
+	Pairs  int // pairs in the workspace
+	Graded int // pairs with a grade (status ok) by the labeler
+	Unsure int // pairs the labeler marked "judge later"
+	Other  int // other statuses (errors, refusals)
+}
+
+// Left is the number of pairs without any judgment by the labeler.
+func (p Progress) Left() int { return max(p.Pairs-p.Graded-p.Unsure-p.Other, 0) }
+
+// LabelerProgress counts the labeler's judgments by status.
+func (s *Store) LabelerProgress(ctx context.Context, labelerID int64) (Progress, error) {
+	var p Progress
+	if err := s.h.QueryRowContext(ctx, `SELECT count(*) FROM pairs`).Scan(&p.Pairs); err != nil {
+		return p, err
+	}
+	rows, err := s.h.QueryContext(ctx, `SELECT status, count(*) FROM judgments WHERE labeler_id = ? GROUP BY status`, labelerID)
+	if err != nil {
+		return p, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status string
+		var n int
+		if err := rows.Scan(&status, &n); err != nil {
+			return p, err
+		}
+		switch status {
+		case StatusOK:
+			p.Graded += n
+		case StatusUnsure:
+			p.Unsure += n
+		default:
+			p.Other += n
+		}
+	}
+	return p, rows.Err()
+}
+
+// ScanPairs calls fn for every pair in id order with its query and document
+// ids: one pass, no per-row allocation beyond the driver's.
+func (s *Store) ScanPairs(ctx context.Context, fn func(id, queryID, docID int64)) error {
+	rows, err := s.h.QueryContext(ctx, `SELECT id, query_id, doc_id FROM pairs ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var id, q, d int64
+	for rows.Next() {
+		if err := rows.Scan(&id, &q, &d); err != nil {
+			return err
+		}
+		fn(id, q, d)
+	}
+	return rows.Err()
+}
+
+// Cell is one labeler's current verdict on one pair, compactly: Grade is -1
+// unless Status is StatusOK; Probs is the raw JSON array ("" when none).
+type Cell struct {
+	PairID    int64
+	LabelerID int64
+	Grade     int
+	Status    string
+	Probs     string
+}
+
+// ScanCells calls fn for every current judgment. withProbs lists the
+// labelers whose grade probabilities are wanted (others get Probs "").
+func (s *Store) ScanCells(ctx context.Context, withProbs []int64, fn func(Cell)) error {
+	want := make(map[int64]bool, len(withProbs))
+	for _, id := range withProbs {
+		want[id] = true
+	}
+	// Probabilities are large text: fetch them only for the wanted labelers.
+	probs := `''`
+	if len(withProbs) > 0 {
+		ids := make([]string, len(withProbs))
+		for i, id := range withProbs {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		probs = `CASE WHEN labeler_id IN (` + strings.Join(ids, ",") + `) THEN probs ELSE '' END`
+	}
+	rows, err := s.h.QueryContext(ctx, `SELECT pair_id, labeler_id, COALESCE(grade, -1), status, `+probs+` FROM judgments`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var c Cell
+	for rows.Next() {
+		if err := rows.Scan(&c.PairID, &c.LabelerID, &c.Grade, &c.Status, &c.Probs); err != nil {
+			return err
+		}
+		fn(c)
+	}
+	return rows.Err()
+}
+
+// HistoryHead is the id of the newest judgment change (0 when none): a
+// watermark for CellsChangedSince.
+func (s *Store) HistoryHead(ctx context.Context) (int64, error) {
+	var id int64
+	err := s.h.QueryRowContext(ctx, `SELECT COALESCE(max(id), 0) FROM judgment_history`).Scan(&id)
+	return id, err
+}
+
+// CellsChangedSince returns the current state of every (pair, labeler) whose
+// judgment changed after the history id `after`, and the new watermark. A
+// cell whose judgment was removed (undo of a first grade) comes back with
+// Status "" and Grade -1. At most limit changes are read per call; more is
+// true when there are more to read.
+func (s *Store) CellsChangedSince(ctx context.Context, after int64, limit int, withProbs []int64) (cells []Cell, head int64, more bool, err error) {
+	want := make(map[int64]bool, len(withProbs))
+	for _, id := range withProbs {
+		want[id] = true
+	}
+	head = after
+	rows, err := s.h.QueryContext(ctx, `SELECT h.id, h.pair_id, h.labeler_id, j.status, COALESCE(j.grade, -1), COALESCE(j.probs, '')
+		FROM judgment_history h LEFT JOIN judgments j ON j.pair_id = h.pair_id AND j.labeler_id = h.labeler_id
+		WHERE h.id > ? ORDER BY h.id LIMIT ?`, after, limit+1)
+	if err != nil {
+		return nil, after, false, err
+	}
+	defer rows.Close()
+	type key struct{ p, l int64 }
+	seen := map[key]int{}
+	n := 0
+	for rows.Next() {
+		n++
+		if n > limit {
+			more = true
+			break
+		}
+		var id int64
+		var c Cell
+		var status sql.NullString
+		if err := rows.Scan(&id, &c.PairID, &c.LabelerID, &status, &c.Grade, &c.Probs); err != nil {
+			return nil, after, false, err
+		}
+		head = id
+		c.Status = status.String
+		if !want[c.LabelerID] {
+			c.Probs = ""
+		}
+		k := key{c.PairID, c.LabelerID}
+		if i, ok := seen[k]; ok {
+			cells[i] = c
+			continue
+		}
+		seen[k] = len(cells)
+		cells = append(cells, c)
+	}
+	return cells, head, more, rows.Err()
+}
+
+// QueryTexts maps every query id to its text.
+func (s *Store) QueryTexts(ctx context.Context) (map[int64]string, error) {
+	rows, err := s.h.QueryContext(ctx, `SELECT id, text FROM queries`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var t string
+		if err := rows.Scan(&id, &t); err != nil {
+			return nil, err
+		}
+		m[id] = t
+	}
+	return m, rows.Err()
+}
+
+// DocTitles returns the titles (or, for untitled documents, external ids) of
+// the given documents.
+func (s *Store) DocTitles(ctx context.Context, ids []int64) (map[int64]string, error) {
+	m := make(map[int64]string, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		rows, err := s.h.QueryContext(ctx, `SELECT id, CASE WHEN title != '' THEN title ELSE ext_id END FROM documents WHERE id IN (`+placeholders(len(part))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			var t string
+			if err := rows.Scan(&id, &t); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			m[id] = t
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// DocsByTitle returns every document id ordered by title (then id): the
+// rank of a document in this list is its sort key in the browse table.
+func (s *Store) DocsByTitle(ctx context.Context) ([]int64, error) {
+	rows, err := s.h.QueryContext(ctx, `SELECT id FROM documents ORDER BY CASE WHEN title != '' THEN title ELSE ext_id END COLLATE NOCASE, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// Activity is one human annotator's work: how many pairs, how long on task.
+type Activity struct {
+	LabelerID int64
+	Labeler   string
+	Graded    int     // status ok
+	Unsure    int     // judge later
+	TotalMS   float64 // time on task summed over graded and unsure pairs
+}
+
+// HumanActivity returns every human labeler's progress and time on task.
+func (s *Store) HumanActivity(ctx context.Context) ([]Activity, error) {
+	rows, err := s.h.QueryContext(ctx, `SELECT l.id, l.name,
+		COALESCE(sum(j.status = 'ok'), 0), COALESCE(sum(j.status = 'unsure'), 0), COALESCE(sum(j.latency_ms), 0)
+		FROM labelers l LEFT JOIN judgments j ON j.labeler_id = l.id
+		WHERE l.kind = 'human' GROUP BY l.id ORDER BY l.name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Activity
+	for rows.Next() {
+		var a Activity
+		if err := rows.Scan(&a.LabelerID, &a.Labeler, &a.Graded, &a.Unsure, &a.TotalMS); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
