@@ -179,16 +179,24 @@ type cell struct {
 
 // queryStats are the sufficient statistics of one query: everything the
 // metrics need, so that a bootstrap resample of queries is combined without
-// touching the items again.
+// touching the items again. The struct holds no pointers and the queries
+// lie in one slice, so a resample streams through memory sequentially.
+//
+// Pearson moments are kept relative to the global means (Mx, My) of the
+// full data: with d = mean_q - M, bx = n*dx, axx = Sxx_q + n*dx^2 (Sxx_q
+// centred within the query), and likewise for y and xy. A multiset of
+// queries then has Sxx = sum(axx) - sum(bx)^2/N, one pass and without the
+// cancellation of raw sums. (While the statistics are being built, bx and
+// by hold plain sums and the a-fields the within-query centred sums.)
 type queryStats struct {
-	cells                  []cell
 	n                      float64 // items
-	mx, my                 float64 // means of Ref and Score
-	sxx, syy, sxy          float64 // centred sums of squares and products
+	bx, by                 float64
+	axx, ayy, axy          float64
 	minX, maxX, minY, maxY float64
 	ndcg                   float64
-	ndcgOK                 bool
 	pwConc, pwTies, pwAll  int64
+	cellLo, cellHi         int32 // this query's cells in the shared slice
+	ndcgOK                 bool
 }
 
 // Compute returns every metric of the labeler's grades against the
@@ -212,6 +220,9 @@ type queryStats struct {
 func Compute(items []Item, opt Options) (Result, error) {
 	if len(items) == 0 {
 		return Result{}, errors.New("benchmark: no pairs graded by both the reference and the labeler")
+	}
+	if len(items) > math.MaxInt32 {
+		return Result{}, fmt.Errorf("benchmark: %d pairs; at most %d are supported", len(items), math.MaxInt32)
 	}
 	if opt.MaxGrade <= opt.MinGrade {
 		return Result{}, fmt.Errorf("benchmark: invalid grade scale %d..%d (need MinGrade < MaxGrade)", opt.MinGrade, opt.MaxGrade)
@@ -282,17 +293,15 @@ func Compute(items []Item, opt Options) (Result, error) {
 	}
 
 	qs := make([]queryStats, Q)
-	if err := computeQueryStats(items, order, start, qs, opt.MinGrade, k); err != nil {
+	qcells := make([][]cell, Q)
+	if err := computeQueryStats(items, order, start, qs, qcells, opt.MinGrade, k); err != nil {
 		return Result{}, err
 	}
+	cells := finishQueryStats(qs, qcells)
 
 	agg := newAggregator(k, opt.MinGrade, thr)
-	all := make([]int32, Q)
-	for q := range all {
-		all[q] = int32(q)
-	}
 	var point metricVec
-	agg.compute(qs, all, &point)
+	agg.compute(qs, cells, nil, &point)
 
 	res := Result{
 		N:         len(items),
@@ -333,13 +342,13 @@ func Compute(items []Item, opt Options) (Result, error) {
 	}
 
 	if opt.Bootstrap > 0 {
-		res.CI = bootstrapCI(qs, k, opt.MinGrade, thr, opt.Bootstrap, opt.Seed, &point)
+		res.CI = bootstrapCI(qs, cells, k, opt.MinGrade, thr, opt.Bootstrap, opt.Seed, &point)
 	}
 	return res, nil
 }
 
 // computeQueryStats fills qs in parallel over the queries.
-func computeQueryStats(items []Item, order, start []int32, qs []queryStats, minGrade, k int) error {
+func computeQueryStats(items []Item, order, start []int32, qs []queryStats, qcells [][]cell, minGrade, k int) error {
 	Q := len(qs)
 	workers := min(runtime.GOMAXPROCS(0), Q)
 	var next atomic.Int64
@@ -359,7 +368,7 @@ func computeQueryStats(items []Item, order, start []int32, qs []queryStats, minG
 					return
 				}
 				ids := order[start[q]:start[q+1]]
-				if err := oneQuery(items, ids, &qs[q], conf, &docs, &keys, minGrade, k); err != nil {
+				if err := oneQuery(items, ids, &qs[q], &qcells[q], conf, &docs, &keys, minGrade, k); err != nil {
 					mu.Lock()
 					if q < errQ {
 						errQ, firstErr = q, err
@@ -379,7 +388,7 @@ type docKey struct {
 	id  int32
 }
 
-func oneQuery(items []Item, ids []int32, s *queryStats, conf []int64, docsBuf *[]rankedDoc, keysBuf *[]docKey, minGrade, k int) error {
+func oneQuery(items []Item, ids []int32, s *queryStats, cells *[]cell, conf []int64, docsBuf *[]rankedDoc, keysBuf *[]docKey, minGrade, k int) error {
 	// Canonical order (by doc id): the sums below, and so the result, do not
 	// depend on the order of the input. Sorting a local copy of the keys is
 	// much faster than comparing through the items.
@@ -401,7 +410,7 @@ func oneQuery(items []Item, ids []int32, s *queryStats, conf []int64, docsBuf *[
 	}
 	for c, v := range conf {
 		if v != 0 {
-			s.cells = append(s.cells, cell{int32(c), v})
+			*cells = append(*cells, cell{int32(c), v})
 			conf[c] = 0
 		}
 	}
@@ -412,18 +421,17 @@ func oneQuery(items []Item, ids []int32, s *queryStats, conf []int64, docsBuf *[
 	s.minY, s.maxY = math.Inf(1), math.Inf(-1)
 	for _, i := range ids {
 		x, y := float64(items[i].Ref), items[i].Score
-		s.mx += x
-		s.my += y
+		s.bx += x
+		s.by += y
 		s.minX, s.maxX = math.Min(s.minX, x), math.Max(s.maxX, x)
 		s.minY, s.maxY = math.Min(s.minY, y), math.Max(s.maxY, y)
 	}
-	s.mx /= s.n
-	s.my /= s.n
+	mx, my := s.bx/s.n, s.by/s.n
 	for _, i := range ids {
-		dx, dy := float64(items[i].Ref)-s.mx, items[i].Score-s.my
-		s.sxx += dx * dx
-		s.syy += dy * dy
-		s.sxy += dx * dy
+		dx, dy := float64(items[i].Ref)-mx, items[i].Score-my
+		s.axx += dx * dx
+		s.ayy += dy * dy
+		s.axy += dx * dy
 	}
 
 	docs := (*docsBuf)[:0]
@@ -439,6 +447,34 @@ func oneQuery(items []Item, ids []int32, s *queryStats, conf []int64, docsBuf *[
 	s.pwConc, s.pwTies, s.pwAll = pairwiseSorted(docs, k)
 	*docsBuf = docs
 	return nil
+}
+
+// finishQueryStats shifts the Pearson moments to the global means (see
+// queryStats) and gathers the queries' cells into one slice.
+func finishQueryStats(qs []queryStats, qcells [][]cell) []cell {
+	var n, sx, sy float64
+	total := 0
+	for q := range qs {
+		n += qs[q].n
+		sx += qs[q].bx
+		sy += qs[q].by
+		total += len(qcells[q])
+	}
+	Mx, My := sx/n, sy/n
+	cells := make([]cell, 0, total)
+	for q := range qs {
+		s := &qs[q]
+		dx, dy := s.bx/s.n-Mx, s.by/s.n-My
+		s.bx, s.by = s.n*dx, s.n*dy
+		s.axx += s.n * dx * dx
+		s.ayy += s.n * dy * dy
+		s.axy += s.n * dx * dy
+		s.cellLo = int32(len(cells))
+		cells = append(cells, qcells[q]...)
+		s.cellHi = int32(len(cells))
+		qcells[q] = nil
+	}
+	return cells
 }
 
 // aggregator combines query statistics into the metrics; it owns scratch
@@ -465,53 +501,58 @@ func newAggregator(k, minGrade, thr int) *aggregator {
 	return a
 }
 
-// compute evaluates every metric on the multiset of queries draws.
-func (a *aggregator) compute(qs []queryStats, draws []int32, out *metricVec) {
+// compute evaluates every metric on a multiset of queries: query q taken
+// w[q] times, or every query once when w is nil.
+func (a *aggregator) compute(qs []queryStats, cells []cell, w []int32, out *metricVec) {
 	k := a.k
 	clear(a.conf)
-	var n, sx, sy float64
+	var n, bx, by, axx, ayy, axy float64
 	minX, maxX := math.Inf(1), math.Inf(-1)
 	minY, maxY := math.Inf(1), math.Inf(-1)
-	var ndcgSum float64
-	var ndcgN int
+	var ndcgSum, ndcgN float64
 	var pwConc, pwTies, pwAll int64
-	for _, q := range draws {
-		s := &qs[q]
-		for _, c := range s.cells {
-			a.conf[c.idx] += c.cnt
+	for q := range qs {
+		m := int64(1)
+		if w != nil {
+			if w[q] == 0 {
+				continue
+			}
+			m = int64(w[q])
 		}
-		n += s.n
-		sx += s.n * s.mx
-		sy += s.n * s.my
+		s := &qs[q]
+		for _, c := range cells[s.cellLo:s.cellHi] {
+			a.conf[c.idx] += m * c.cnt
+		}
+		f := float64(m)
+		n += f * s.n
+		bx += f * s.bx
+		by += f * s.by
+		axx += f * s.axx
+		ayy += f * s.ayy
+		axy += f * s.axy
 		minX, maxX = math.Min(minX, s.minX), math.Max(maxX, s.maxX)
 		minY, maxY = math.Min(minY, s.minY), math.Max(maxY, s.maxY)
 		if s.ndcgOK {
-			ndcgSum += s.ndcg
-			ndcgN++
+			ndcgSum += f * s.ndcg
+			ndcgN += f
 		}
-		pwConc += s.pwConc
-		pwTies += s.pwTies
-		pwAll += s.pwAll
+		pwConc += m * s.pwConc
+		pwTies += m * s.pwTies
+		pwAll += m * s.pwAll
 	}
 
-	// Pearson (Ref vs Score) from per-query centred moments (Chan et al.).
+	// Pearson (Ref vs Score) from the shifted per-query moments.
 	if n >= 2 && minX < maxX && minY < maxY {
-		mx, my := sx/n, sy/n
-		var sxx, syy, sxy float64
-		for _, q := range draws {
-			s := &qs[q]
-			dx, dy := s.mx-mx, s.my-my
-			sxx += s.sxx + s.n*dx*dx
-			syy += s.syy + s.n*dy*dy
-			sxy += s.sxy + s.n*dx*dy
-		}
+		sxx := axx - bx*bx/n
+		syy := ayy - by*by/n
+		sxy := axy - bx*by/n
 		out.at(mPearson)(corrFromMoments(sxx, syy, sxy))
 	} else {
 		out.at(mPearson)(0, false)
 	}
 
 	if ndcgN > 0 {
-		out.at(mNDCG)(ndcgSum/float64(ndcgN), true)
+		out.at(mNDCG)(ndcgSum/ndcgN, true)
 	} else {
 		out.at(mNDCG)(0, false)
 	}
@@ -595,7 +636,7 @@ func (a *aggregator) compute(qs []queryStats, draws []int32, out *metricVec) {
 
 // bootstrapCI resamples the queries and returns the 95% percentile
 // intervals of the metrics defined on the full data.
-func bootstrapCI(qs []queryStats, k, minGrade, thr, B int, seed int64, point *metricVec) map[string][2]float64 {
+func bootstrapCI(qs []queryStats, cells []cell, k, minGrade, thr, B int, seed int64, point *metricVec) map[string][2]float64 {
 	Q := len(qs)
 	vals := make([]metricVec, B)
 	workers := min(runtime.GOMAXPROCS(0), B)
@@ -606,7 +647,7 @@ func bootstrapCI(qs []queryStats, k, minGrade, thr, B int, seed int64, point *me
 		go func() {
 			defer wg.Done()
 			agg := newAggregator(k, minGrade, thr)
-			draws := make([]int32, Q)
+			w := make([]int32, Q)
 			for {
 				b := int(next.Add(1) - 1)
 				if b >= B {
@@ -615,10 +656,11 @@ func bootstrapCI(qs []queryStats, k, minGrade, thr, B int, seed int64, point *me
 				s1 := splitmix64(uint64(seed))
 				s2 := splitmix64(s1 ^ splitmix64(uint64(b)+1))
 				rng := rand.New(rand.NewPCG(s1, s2))
-				for i := range draws {
-					draws[i] = int32(rng.IntN(Q))
+				clear(w)
+				for range Q {
+					w[rng.IntN(Q)]++
 				}
-				agg.compute(qs, draws, &vals[b])
+				agg.compute(qs, cells, w, &vals[b])
 			}
 		}()
 	}

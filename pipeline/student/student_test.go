@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -275,29 +277,171 @@ func TestKappa(t *testing.T) {
 	}
 }
 
-func BenchmarkExtractAndPredict(b *testing.B) {
-	// a 50-word passage (the median of the real data) and a trained model
-	ex, _ := synthetic(500, features.NumFeatures, 11, 0)
+func TestGBTLearnsAndRoundTrips(t *testing.T) {
+	ex, _ := synthetic(2000, 6, 21, 0)
+	m, err := Train(ex[:1500], TrainOptions{MinGrade: 0, MaxGrade: 3, Method: MethodGBT, Calibrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	correct := 0
+	for _, e := range ex[1500:] {
+		g, exp, p := m.Predict(e.X, nil)
+		if g == e.Grade {
+			correct++
+		}
+		if exp < 0 || exp > 3 || len(p) != 4 {
+			t.Fatalf("predict %d %v %v", g, exp, p)
+		}
+	}
+	acc := float64(correct) / 500
+	t.Logf("gbt held-out accuracy %.3f, %d trees, trained in %v", acc, len(m.Ensemble.Roots), m.Summary.Duration)
+	if acc < 0.6 || m.Scale <= 0 || len(m.Cuts) != 3 {
+		t.Fatalf("accuracy %.3f scale %v cuts %v", acc, m.Scale, m.Cuts)
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ex[:200] {
+		g1, e1, _ := m.Predict(e.X, nil)
+		g2, e2, _ := m2.Predict(e.X, nil)
+		if g1 != g2 || e1 != e2 {
+			t.Fatal("round trip differs")
+		}
+	}
+	var raw map[string]any
+	_ = json.Unmarshal(data, &raw)
+	raw["ensemble"].(map[string]any)["nodes"].([]any)[0].(map[string]any)["l"] = 0 // a cycle
+	bad, _ := json.Marshal(raw)
+	if _, err := Load(bad); err == nil {
+		t.Fatal("cyclic tree accepted")
+	}
+}
+
+func TestCalibrateReproducesTrainingDistribution(t *testing.T) {
+	ex, _ := synthetic(3000, 4, 13, 0)
+	// skew the grades: most examples grade 0
+	for i := range ex {
+		if ex[i].Grade == 1 && i%3 != 0 {
+			ex[i].Grade = 0
+		}
+	}
+	m, err := Train(ex, TrainOptions{MinGrade: 0, MaxGrade: 3, Calibrate: true, Balance: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]int, 4)
+	for _, e := range ex {
+		g, _, _ := m.Predict(e.X, nil)
+		got[g]++
+	}
+	for k, want := range m.Summary.PerGrade {
+		if d := got[k] - want; d < -3 || d > 3 {
+			t.Fatalf("predicted %v, training %v", got, m.Summary.PerGrade)
+		}
+	}
+}
+
+func TestFeatureSetsAndMismatch(t *testing.T) {
+	ps := []features.Pair{
+		{Query: "bounty hunter money", Body: "a bounty hunter earns money", BM25: 5, BM25Max: 5, BM25Rank: 1, NCandidates: 3},
+		{Query: "bounty hunter money", Body: "hunters", BM25: 1, BM25Max: 5, BM25Rank: 2, NCandidates: 3},
+		{Query: "bounty hunter money", Body: "nothing", NCandidates: 3},
+	}
+	xs := features.ExtractGroup(ps, nil)
+	var ex []Example
+	for i := 0; i < 30; i++ {
+		for j, x := range xs {
+			ex = append(ex, Example{X: x, Grade: 2 - j})
+		}
+	}
 	m, err := Train(ex, TrainOptions{MinGrade: 0, MaxGrade: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.FeatureVersion != features.GroupVersion || len(m.FeatureNames) != features.NumGroupFeatures || m.CheckFeatures() != nil {
+		t.Fatalf("version %q, %d names", m.FeatureVersion, len(m.FeatureNames))
+	}
+	grades, _, probs, err := m.PredictGroup(ps)
+	if err != nil || len(grades) != 3 || len(probs) != 3 || grades[0] != 2 || grades[2] != 0 {
+		t.Fatalf("PredictGroup %v %v %v", grades, probs, err)
+	}
+	data, _ := json.Marshal(m)
+	if _, err := Load(data); err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	for _, mut := range []func(){
+		func() { raw["feature_version"] = "features-v0" },
+		func() { raw["feature_version"] = features.Version }, // group-sized weights under the per-pair set
+		func() { raw["feature_names"].([]any)[0] = "renamed" },
+	} {
+		_ = json.Unmarshal(data, &raw)
+		mut()
+		bad, _ := json.Marshal(raw)
+		if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), "retrain") {
+			t.Fatalf("mismatch accepted or unclear: %v", err)
+		}
+	}
+	// a per-pair model extracts per pair
+	var ex1 []Example
+	for _, e := range ex {
+		ex1 = append(ex1, Example{X: e.X[:features.NumFeatures], Grade: e.Grade})
+	}
+	m1, err := Train(ex1, TrainOptions{MinGrade: 0, MaxGrade: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x1, err := m1.Extract(ps, nil)
+	if err != nil || m1.FeatureVersion != features.Version || len(x1[0]) != features.NumFeatures {
+		t.Fatalf("per-pair model: %q %v", m1.FeatureVersion, err)
+	}
+}
+
+// BenchmarkExtractAndPredict grades groups of 160 pairs of one query
+// (50-word passages, the median of the real data) through ExtractGroup and
+// the calibrated ordinal model of the real-data check; pairs/s counts pairs.
+func BenchmarkExtractAndPredict(b *testing.B) {
+	const groupSize = 160
+	ex, _ := synthetic(500, features.NumGroupFeatures, 11, 0)
+	m, err := Train(ex, TrainOptions{MinGrade: 0, MaxGrade: 3, L2: 3, Balance: 0.5, Calibrate: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := features.Pair{
-		Query: "how does a bounty hunter make money",
-		Body: "Other terms for this job are bail enforcement agent, fugitive recovery agent, and bail fugitive investigator. " +
-			"The job description is simple – a bounty hunter captures fugitives from justice in exchange for a monetary reward (the bounty). " +
-			"Most bounty hunters earn a percentage of the bail, usually 10 to 20 percent.",
-		BM25: 7.5, BM25Max: 9.1, BM25Rank: 3, NCandidates: 120,
+	if m.FeatureVersion != features.GroupVersion {
+		b.Fatalf("model version %q", m.FeatureVersion)
+	}
+	body := "Other terms for this job are bail enforcement agent, fugitive recovery agent, and bail fugitive investigator. " +
+		"The job description is simple – a bounty hunter captures fugitives from justice in exchange for a monetary reward (the bounty). " +
+		"Most bounty hunters earn a percentage of the bail, usually 10 to 20 percent."
+	words := strings.Fields(body)
+	ps := make([]features.Pair, groupSize)
+	for i := range ps {
+		// vary the passages a little: rotate the words
+		k := i % len(words)
+		ps[i] = features.Pair{
+			Query: "how does a bounty hunter make money",
+			Body:  strings.Join(append(append([]string{}, words[k:]...), words[:k]...), " "),
+			BM25:  9.1 - float64(i)*0.05, BM25Max: 9.1, BM25Rank: i + 1, NCandidates: groupSize,
+		}
 	}
 	b.ReportAllocs()
 	start := time.Now()
+	var pairs atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
-		x := make([]float64, 0, features.NumFeatures)
+		var xs [][]float64
 		probs := make([]float64, 0, 4)
 		for pb.Next() {
-			x = features.Extract(p, x[:0])
-			_, _, probs = m.Predict(x, probs)
+			xs, _ = m.Extract(ps, xs)
+			for _, x := range xs {
+				_, _, probs = m.Predict(x, probs)
+			}
+			pairs.Add(groupSize)
 		}
 	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pairs/s")
+	b.ReportMetric(float64(pairs.Load())/time.Since(start).Seconds(), "pairs/s")
 }

@@ -1,0 +1,645 @@
+// Package tui is qrelbench's workbench: a terminal UI to grade
+// query–document pairs, browse every labeler's grades over a million pairs,
+// watch agreement statistics and run the pipeline in the background.
+//
+// Architecture: one root Model with a plain sub-state per screen. Update
+// never does I/O: every database read and write is a tea.Cmd that returns a
+// message, and background runs report through a channel read by a tea.Cmd.
+// All per-session state lives in the Model (nothing global), so a server can
+// run one program per SSH session with New.
+package tui
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/user"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+
+	"github.com/qrelbench/qrelbench/store"
+)
+
+// Options configure a workbench session.
+type Options struct {
+	// Annotator names the person grading; grades are stored under the
+	// labeler "human:"+Annotator. Empty: the login name.
+	Annotator string
+	// Blind hides other labelers' grades on a pair until the annotator has
+	// graded it.
+	Blind bool
+	// Jobs are the background runs the Runs screen can start (see package
+	// tui/jobs for the pipeline's). None: the Runs screen only lists runs.
+	Jobs []Job
+
+	// Input, Output and Environ replace the process's terminal, e.g. an SSH
+	// session's channel and its environment. Nil: stdin, stdout, os.Environ.
+	Input   io.Reader
+	Output  io.Writer
+	Environ []string
+	// Profile forces a color profile (0: detect from Output and Environ).
+	Profile colorprofile.Profile
+	// ProgramOptions are passed on to tea.NewProgram after the above.
+	ProgramOptions []tea.ProgramOption
+}
+
+// Run runs the workbench until the user quits or ctx is canceled. Every
+// grade given is committed before it returns.
+func Run(ctx context.Context, st *store.Store, opts Options) error {
+	m := newModel(ctx, st, opts)
+	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if opts.Input != nil {
+		popts = append(popts, tea.WithInput(opts.Input))
+	}
+	if opts.Output != nil {
+		popts = append(popts, tea.WithOutput(opts.Output))
+	}
+	if opts.Environ != nil {
+		popts = append(popts, tea.WithEnvironment(opts.Environ))
+	}
+	if opts.Profile != 0 {
+		popts = append(popts, tea.WithColorProfile(opts.Profile))
+	}
+	popts = append(popts, opts.ProgramOptions...)
+	_, err := tea.NewProgram(m, popts...).Run()
+	m.cancelRuns()
+	return err
+}
+
+// New returns the workbench model for one session, for callers that run
+// their own tea.Program (an SSH server).
+func New(st *store.Store, opts Options) tea.Model {
+	return newModel(context.Background(), st, opts)
+}
+
+// screen is one of the workbench's screens, in tab order.
+type screen int
+
+const (
+	scrGrade screen = iota
+	scrBrowse
+	scrPair
+	scrStats
+	scrRuns
+	scrHelp
+	numScreens
+)
+
+var screenNames = [...]string{"Grade", "Browse", "Pair", "Stats", "Runs", "Help"}
+
+// Model is the root model of one session.
+type Model struct {
+	ctx       context.Context
+	st        *store.Store
+	opts      Options
+	scale     store.Scale
+	annotator string
+	now       func() time.Time
+	ticks     bool // periodic refresh (off in tests)
+
+	me       store.Labeler
+	labelers []store.Labeler
+	booted   bool
+	fatal    error
+
+	width, height int
+	sty           styles
+	screen        screen
+	back          screen // where esc on Pair returns
+	blind         bool
+	flash         string // one-line status message
+	flashBad      bool
+
+	// Writes are applied one at a time in order (grade, then its undo).
+	writes   []writeOp
+	writing  bool
+	quitting bool
+
+	input *lineInput // modal one-line input (note, search), or nil
+
+	grade  gradeState
+	browse browseState
+	pair   pairState
+	stats  statsState
+	runs   runsState
+}
+
+func newModel(ctx context.Context, st *store.Store, opts Options) *Model {
+	name := opts.Annotator
+	if name == "" {
+		if u, err := user.Current(); err == nil && u.Username != "" {
+			name = u.Username
+		} else {
+			name = "annotator"
+		}
+		name = strings.ReplaceAll(name, " ", "_")
+	}
+	m := &Model{
+		ctx:       ctx,
+		st:        st,
+		opts:      opts,
+		scale:     st.Scale(),
+		annotator: name,
+		now:       time.Now,
+		ticks:     true,
+		width:     80,
+		height:    24,
+		blind:     opts.Blind,
+		back:      scrGrade,
+	}
+	m.sty = newStyles(true, len(m.scale.Levels))
+	m.grade.init()
+	m.browse.init()
+	m.runs.init(opts.Jobs)
+	return m
+}
+
+// LabelerName is the labeler under which this annotator's grades are stored.
+func (m *Model) LabelerName() string { return "human:" + m.annotator }
+
+// Init loads what the first frame needs and, concurrently, the browse index.
+func (m *Model) Init() tea.Cmd {
+	return tea.Batch(tea.RequestBackgroundColor, m.bootCmd(), m.tickCmd())
+}
+
+// tickMsg drives the periodic refresh of grades written by others.
+type tickMsg struct{}
+
+func (m *Model) tickCmd() tea.Cmd {
+	if !m.ticks {
+		return nil
+	}
+	return tea.Tick(2*time.Second, func(time.Time) tea.Msg { return tickMsg{} })
+}
+
+// errMsg reports a failed read.
+type errMsg struct {
+	what string
+	err  error
+}
+
+func (m *Model) setFlash(s string, bad bool) { m.flash, m.flashBad = s, bad }
+
+// Update handles one message. It never blocks on I/O.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = max(msg.Width, 20), max(msg.Height, 6)
+		m.grade.wrapFor = 0
+		m.pair.wrapFor = 0
+		return m, m.browse.ensureTitles(m)
+	case tea.BackgroundColorMsg:
+		m.sty = newStyles(msg.IsDark(), len(m.scale.Levels))
+		return m, nil
+	case bootMsg:
+		return m, m.onBoot(msg)
+	case errMsg:
+		m.setFlash(msg.what+": "+msg.err.Error(), true)
+		return m, nil
+	case tickMsg:
+		return m, tea.Batch(m.tickCmd(), m.browse.refreshCmd(m), m.grade.progressCmd(m))
+	case writeDoneMsg:
+		return m, m.onWriteDone(msg)
+	case tea.KeyPressMsg:
+		return m, m.onKey(msg)
+	case tea.PasteMsg:
+		if m.input != nil {
+			m.input.insert(msg.Content)
+		}
+		return m, nil
+	}
+	if cmd, ok := m.grade.update(m, msg); ok {
+		return m, cmd
+	}
+	if cmd, ok := m.browse.update(m, msg); ok {
+		return m, cmd
+	}
+	if cmd, ok := m.pair.update(m, msg); ok {
+		return m, cmd
+	}
+	if cmd, ok := m.stats.update(m, msg); ok {
+		return m, cmd
+	}
+	if cmd, ok := m.runs.update(m, msg); ok {
+		return m, m.maybeQuit(cmd)
+	}
+	return m, nil
+}
+
+func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
+	key := k.String()
+	if key == "ctrl+c" {
+		return m.quit()
+	}
+	if m.input != nil {
+		return m.input.key(m, k)
+	}
+	if m.quitting {
+		return nil
+	}
+	m.flash = ""
+	// Screen-specific keys first (forms and prompts capture everything).
+	var cmd tea.Cmd
+	handled := false
+	switch m.screen {
+	case scrGrade:
+		cmd, handled = m.grade.key(m, key)
+	case scrBrowse:
+		cmd, handled = m.browse.key(m, key)
+	case scrPair:
+		cmd, handled = m.pair.key(m, key)
+	case scrStats:
+		cmd, handled = m.stats.key(m, key)
+	case scrRuns:
+		cmd, handled = m.runs.key(m, key)
+	case scrHelp:
+		cmd, handled = m.helpKey(key)
+	}
+	if handled {
+		return cmd
+	}
+	switch key {
+	case "q":
+		return m.quit()
+	case "tab":
+		return m.show(screen((int(m.screen) + 1) % int(numScreens)))
+	case "shift+tab":
+		return m.show(screen((int(m.screen) + int(numScreens) - 1) % int(numScreens)))
+	case "?":
+		if m.screen == scrHelp {
+			return m.show(m.back)
+		}
+		return m.show(scrHelp)
+	case "b":
+		m.blind = !m.blind
+		if m.blind {
+			m.setFlash("blind: other grades hidden until you grade a pair", false)
+		} else {
+			m.setFlash("blind off: all grades shown", false)
+		}
+		return nil
+	case "u":
+		return m.undo()
+	case "esc":
+		if m.screen == scrPair || m.screen == scrHelp {
+			return m.show(m.back)
+		}
+	case "G", "1!", "f1":
+	}
+	// Direct screen keys: F-keys are unreliable in terminals; use capitals.
+	switch key {
+	case "ctrl+g":
+		return m.show(scrGrade)
+	case "ctrl+b":
+		return m.show(scrBrowse)
+	case "ctrl+s":
+		return m.show(scrStats)
+	case "ctrl+r":
+		return m.show(scrRuns)
+	}
+	return nil
+}
+
+// show switches screens and loads what the new screen needs.
+func (m *Model) show(s screen) tea.Cmd {
+	if s != scrHelp && s != scrPair {
+		m.back = s
+	}
+	if s == scrHelp && m.screen != scrHelp && m.screen != scrPair {
+		m.back = m.screen
+	}
+	m.screen = s
+	switch s {
+	case scrBrowse:
+		return m.browse.ensureTitles(m)
+	case scrPair:
+		if m.pair.id == 0 && m.grade.cur != nil {
+			return m.openPair(m.grade.cur.view.ID)
+		}
+		if m.pair.id != 0 {
+			return m.pair.loadCmd(m, m.pair.id)
+		}
+	case scrStats:
+		return m.stats.recompute(m)
+	case scrRuns:
+		return m.runs.historyCmd(m)
+	}
+	return nil
+}
+
+// openPair shows the Pair screen for one pair.
+func (m *Model) openPair(id int64) tea.Cmd {
+	if m.screen != scrPair && m.screen != scrHelp {
+		m.back = m.screen
+	}
+	m.screen = scrPair
+	if m.pair.id != id {
+		m.pair = pairState{id: id}
+	}
+	return m.pair.loadCmd(m, id)
+}
+
+// quit stops once every grade is committed and every run has stopped.
+func (m *Model) quit() tea.Cmd {
+	m.quitting = true
+	m.input = nil
+	m.cancelRuns()
+	return m.maybeQuit(nil)
+}
+
+func (m *Model) maybeQuit(cmd tea.Cmd) tea.Cmd {
+	if !m.quitting {
+		return cmd
+	}
+	if m.writing || len(m.writes) > 0 || m.runs.active() > 0 {
+		return cmd
+	}
+	return tea.Batch(cmd, tea.Quit)
+}
+
+func (m *Model) cancelRuns() {
+	for _, r := range m.runs.live {
+		if r.cancel != nil {
+			r.cancel()
+		}
+	}
+}
+
+// ---- writes -------------------------------------------------------------
+
+type writeKind int
+
+const (
+	writePut writeKind = iota
+	writeUndo
+)
+
+type writeOp struct {
+	kind  writeKind
+	j     store.Judgment
+	tries int
+	// reopen: after an undo, show the pair again (Grade screen).
+	from screen
+}
+
+type writeDoneMsg struct {
+	op     writeOp
+	pairID int64 // undo: the pair it touched
+	ok     bool  // undo: something was undone
+	err    error
+}
+
+// enqueue schedules a write; writes run one at a time in order.
+func (m *Model) enqueue(op writeOp) tea.Cmd {
+	m.writes = append(m.writes, op)
+	return m.nextWrite()
+}
+
+func (m *Model) nextWrite() tea.Cmd {
+	if m.writing || len(m.writes) == 0 {
+		return nil
+	}
+	op := m.writes[0]
+	m.writes = m.writes[1:]
+	m.writing = true
+	st, ctx := m.st, context.WithoutCancel(m.ctx)
+	return func() tea.Msg {
+		switch op.kind {
+		case writeUndo:
+			id, ok, err := st.Undo(ctx, op.j.LabelerID)
+			return writeDoneMsg{op: op, pairID: id, ok: ok, err: err}
+		default:
+			j := op.j
+			err := st.PutJudgment(ctx, &j)
+			return writeDoneMsg{op: op, pairID: j.PairID, ok: err == nil, err: err}
+		}
+	}
+}
+
+func (m *Model) onWriteDone(msg writeDoneMsg) tea.Cmd {
+	m.writing = false
+	var cmds []tea.Cmd
+	if msg.err != nil {
+		if msg.op.tries < 3 {
+			msg.op.tries++
+			m.writes = append([]writeOp{msg.op}, m.writes...)
+			m.setFlash("retrying a write: "+msg.err.Error(), true)
+		} else {
+			m.setFlash("NOT SAVED: "+msg.err.Error(), true)
+		}
+	} else {
+		switch msg.op.kind {
+		case writeUndo:
+			cmds = append(cmds, m.onUndone(msg))
+		case writePut:
+			m.browse.applyMine(m, msg.op.j)
+			if m.pair.id == msg.op.j.PairID {
+				cmds = append(cmds, m.pair.loadCmd(m, m.pair.id))
+			}
+		}
+		cmds = append(cmds, m.stats.dirty(m))
+	}
+	cmds = append(cmds, m.nextWrite())
+	return m.maybeQuit(tea.Batch(cmds...))
+}
+
+// undo walks back this annotator's last change.
+func (m *Model) undo() tea.Cmd {
+	if m.me.ID == 0 {
+		return nil
+	}
+	return m.enqueue(writeOp{kind: writeUndo, j: store.Judgment{LabelerID: m.me.ID}, from: m.screen})
+}
+
+func (m *Model) onUndone(msg writeDoneMsg) tea.Cmd {
+	if !msg.ok {
+		m.setFlash("nothing left to undo", false)
+		return nil
+	}
+	m.setFlash(fmt.Sprintf("undone: pair %d is back", msg.pairID), false)
+	m.browse.invalidate(msg.pairID)
+	cmds := []tea.Cmd{m.grade.progressCmd(m), m.browse.refreshCmd(m)}
+	if msg.op.from == scrPair && m.pair.id == msg.pairID {
+		cmds = append(cmds, m.pair.loadCmd(m, msg.pairID))
+	} else {
+		cmds = append(cmds, m.grade.reopen(m, msg.pairID))
+	}
+	return tea.Batch(cmds...)
+}
+
+// ---- view ---------------------------------------------------------------
+
+// View renders the whole screen: header, body, status line and footer,
+// exactly width × height cells.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "qrelbench"
+	return v
+}
+
+// render is the screen as a string (tests and goldens use it).
+func (m *Model) render() string {
+	w, h := m.width, m.height
+	bodyH := h - 3
+	var body []string
+	switch {
+	case m.fatal != nil:
+		body = []string{"", m.sty.bad.Render("  " + m.fatal.Error())}
+	case !m.booted:
+		body = []string{"", m.sty.muted.Render("  opening workspace…")}
+	default:
+		switch m.screen {
+		case scrGrade:
+			body = m.grade.view(m, w, bodyH)
+		case scrBrowse:
+			body = m.browse.view(m, w, bodyH)
+		case scrPair:
+			body = m.pair.view(m, w, bodyH)
+		case scrStats:
+			body = m.stats.view(m, w, bodyH)
+		case scrRuns:
+			body = m.runs.view(m, w, bodyH)
+		case scrHelp:
+			body = m.helpView(w, bodyH)
+		}
+	}
+	var b strings.Builder
+	b.Grow(w * h * 2)
+	b.WriteString(fit(m.headerLine(w), w))
+	for i := 0; i < bodyH; i++ {
+		b.WriteByte('\n')
+		if i < len(body) {
+			b.WriteString(fit(body[i], w))
+		} else {
+			b.WriteString(strings.Repeat(" ", w))
+		}
+	}
+	b.WriteByte('\n')
+	b.WriteString(fit(m.statusLine(), w))
+	b.WriteByte('\n')
+	b.WriteString(fit(m.footerLine(w), w))
+	return b.String()
+}
+
+func (m *Model) headerLine(w int) string {
+	var b strings.Builder
+	b.WriteString(m.sty.title.Render(" qrelbench "))
+	for i := screen(0); i < numScreens; i++ {
+		name := screenNames[i]
+		if i == m.screen {
+			b.WriteString(" " + m.sty.tabActive.Render(name) + " ")
+		} else {
+			b.WriteString(" " + m.sty.tab.Render(name) + " ")
+		}
+	}
+	right := m.annotator
+	if m.blind {
+		right += " · blind"
+	}
+	if n := m.runs.active(); n > 0 {
+		right += fmt.Sprintf(" · %d running", n)
+	}
+	left := b.String()
+	gap := w - lipglossWidth(left) - len([]rune(right)) - 1
+	if gap < 1 {
+		return left
+	}
+	return left + strings.Repeat(" ", gap) + m.sty.muted.Render(right)
+}
+
+func (m *Model) statusLine() string {
+	if m.input != nil {
+		return m.input.render(m)
+	}
+	if m.quitting {
+		n := len(m.writes)
+		if m.writing {
+			n++
+		}
+		parts := []string{}
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("saving %d change(s)", n))
+		}
+		if a := m.runs.active(); a > 0 {
+			parts = append(parts, fmt.Sprintf("stopping %d run(s)", a))
+		}
+		return m.sty.warn.Render(" quitting: " + strings.Join(parts, ", ") + "…")
+	}
+	if m.flash != "" {
+		if m.flashBad {
+			return m.sty.bad.Render(" " + m.flash)
+		}
+		return m.sty.accent.Render(" " + m.flash)
+	}
+	return m.sty.muted.Render(" " + m.grade.progressText(m))
+}
+
+func (m *Model) footerLine(w int) string {
+	var hints [][2]string
+	switch m.screen {
+	case scrGrade:
+		hints = [][2]string{{m.gradeKeys(), "grade"}, {"s", "skip"}, {"x", "unsure"}, {"u", "undo"}, {"n", "note"}, {"j/k", "scroll"}, {"b", "blind"}, {"enter", "details"}}
+	case scrBrowse:
+		hints = [][2]string{{"j/k", "move"}, {"enter", "open"}, {"f", "filter"}, {"/", "search"}, {"←/→", "column"}, {"o", "sort"}, {"=", "grade is"}, {"esc", "clear"}}
+	case scrPair:
+		hints = [][2]string{{m.gradeKeys(), "grade"}, {"x", "unsure"}, {"n", "note"}, {"u", "undo"}, {"j/k", "scroll"}, {"esc", "back"}}
+	case scrStats:
+		hints = [][2]string{{"←/→", "row labeler"}, {"↑/↓", "column labeler"}, {"j/k", "scroll"}, {"r", "recompute"}}
+	case scrRuns:
+		hints = [][2]string{{"n", "new run"}, {"j/k", "select"}, {"c", "cancel"}, {"r", "refresh"}}
+	case scrHelp:
+		hints = [][2]string{{"j/k", "scroll"}, {"esc", "back"}}
+	}
+	hints = append(hints, [2]string{"tab", "screens"}, [2]string{"?", "help"}, [2]string{"q", "quit"})
+	var b strings.Builder
+	b.WriteString(" ")
+	used := 1
+	for i, h := range hints {
+		part := m.sty.key.Render(h[0]) + " " + m.sty.footer.Render(h[1])
+		pw := len([]rune(h[0])) + 1 + len([]rune(h[1]))
+		sep := 0
+		if i > 0 {
+			sep = 3
+		}
+		// Keep the global hints (tab, ?, q) even when space is short.
+		if used+sep+pw > w && i < len(hints)-3 {
+			continue
+		}
+		if i > 0 {
+			b.WriteString(m.sty.footer.Render(" · "))
+		}
+		b.WriteString(part)
+		used += sep + pw
+	}
+	return b.String()
+}
+
+func (m *Model) gradeKeys() string {
+	return fmt.Sprintf("%d-%d", m.scale.Min(), m.scale.Max())
+}
+
+// levelIndex maps a grade to its position on the scale.
+func (m *Model) levelIndex(g int) int { return g - m.scale.Min() }
+
+// labeler returns the labeler with this id (and whether it is known).
+func (m *Model) labeler(id int64) (store.Labeler, bool) {
+	for _, l := range m.labelers {
+		if l.ID == id {
+			return l, true
+		}
+	}
+	return store.Labeler{}, false
+}
+
+// digit parses a grade key of the scale.
+func (m *Model) digit(key string) (int, bool) {
+	if len(key) != 1 || key[0] < '0' || key[0] > '9' {
+		return 0, false
+	}
+	g := int(key[0] - '0')
+	return g, m.scale.Contains(g)
+}
