@@ -62,6 +62,34 @@ func FeaturePairs(ctx context.Context, st *store.Store, group []store.PairView) 
 	return out, nil
 }
 
+// CandidateFeatures returns the feature inputs of every candidate pair of
+// the group's query (in pair id order) and, for each pair of group, its
+// index among them. Query-relative features (a document compared with the
+// query's other candidates) need the whole set even when only some pairs
+// are pending.
+func CandidateFeatures(ctx context.Context, st *store.Store, group []store.PairView) ([]features.Pair, []int, error) {
+	if len(group) == 0 {
+		return nil, nil, nil
+	}
+	all, err := st.PairViews(ctx, store.PairFilter{QueryID: group[0].QueryID})
+	if err != nil {
+		return nil, nil, err
+	}
+	fps, err := FeaturePairs(ctx, st, all)
+	if err != nil {
+		return nil, nil, err
+	}
+	pos := make(map[int64]int, len(all))
+	for i, v := range all {
+		pos[v.ID] = i
+	}
+	idx := make([]int, len(group))
+	for i, v := range group {
+		idx[i] = pos[v.ID]
+	}
+	return fps, idx, nil
+}
+
 // lexicalGrader is the built-in `lexical` labeler.
 type lexicalGrader struct{ scale store.Scale }
 
@@ -134,16 +162,17 @@ func newStudentGrader(scale store.Scale, lab store.Labeler) (*studentGrader, err
 func (g *studentGrader) PromptVersion() string { return "student/" + g.model.FeatureVersion }
 
 func (g *studentGrader) GradeGroup(ctx context.Context, st *store.Store, group []store.PairView) ([]store.Judgment, error) {
-	fps, err := FeaturePairs(ctx, st, group)
+	fps, idx, err := CandidateFeatures(ctx, st, group)
+	if err != nil {
+		return nil, err
+	}
+	grades, expected, probs, err := g.model.PredictGroup(fps)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]store.Judgment, len(group))
-	var x []float64
-	for i, fp := range fps {
-		x = features.Extract(fp, x[:0])
-		grade, exp, probs := g.model.Predict(x, nil)
-		out[i] = store.Judgment{PairID: group[i].ID, Grade: grade, Status: store.StatusOK, Probs: probs, Expected: exp, HasExpected: true}
+	for i, k := range idx {
+		out[i] = store.Judgment{PairID: group[i].ID, Grade: grades[k], Status: store.StatusOK, Probs: probs[k], Expected: expected[k], HasExpected: true}
 	}
 	return out, nil
 }
