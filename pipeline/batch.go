@@ -47,6 +47,11 @@ func LabelBatch(ctx context.Context, st *store.Store, opt BatchOptions) (string,
 	if err != nil {
 		return "", err
 	}
+	if ok && run.Status == store.RunFailed && run.ExternalID != "" {
+		// Its batch ended (failed, expired, cancelled) and what it returned
+		// was ingested: submit the pairs left instead of polling it again.
+		ok = false
+	}
 	if !ok || run.ExternalID == "" {
 		if ok { // a run that died before it submitted
 			st.FinishRun(ctx, run.ID, store.RunFailed, fmt.Errorf("not submitted"))
@@ -111,6 +116,9 @@ func submitBatch(ctx context.Context, st *store.Store, client *llm.Client, lab s
 	if err := st.StartRun(ctx, &run); err != nil {
 		return run, err
 	}
+	// StartRun does not fill StartedAt; ingestBatch measures busy time from
+	// it when one call submits and ingests.
+	run.StartedAt = time.Now()
 	fileID, err := client.UploadBatchFile(ctx, fmt.Sprintf("qrelbench-run-%d.jsonl", run.ID), buf.Bytes())
 	if err != nil {
 		return run, finish(st, run.ID, fmt.Errorf("upload batch file: %w", err))

@@ -523,4 +523,6 @@ func (l *progressLog) checkMonotone(t testing.TB, wantDone int, wantStatus strin
 	}
 }
 
-func approx(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b))) }
+func approx(a, b float64) bool {
+	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}

@@ -83,7 +83,12 @@ func Label(ctx context.Context, st *store.Store, opt LabelOptions) (store.Run, e
 	}
 	filter := store.PairFilter{QueryExtIDs: opt.Queries, UngradedBy: lab.ID, RetryFailed: opt.RetryFailed}
 	if opt.All {
-		filter.RegradeRun = run.ID // 0 for a new run: every pair
+		filter.RegradeRun = run.ID
+		if !resuming {
+			// A new run has judged nothing yet: every pair is pending. (A
+			// RegradeRun of 0 would be ignored and --all regrade nothing.)
+			filter.UngradedBy = 0
+		}
 	}
 	queryIDs, total, err := pendingQueries(ctx, st, filter, opt.Queries)
 	if err != nil {
@@ -103,6 +108,10 @@ func Label(ctx context.Context, st *store.Store, opt LabelOptions) (store.Run, e
 	}
 	if err := st.SetRunTotal(ctx, run.ID, run.Done+total); err != nil {
 		return run, finish(st, run.ID, err)
+	}
+	if opt.All {
+		// From here on the run has an id: skip what it has regraded.
+		filter.UngradedBy, filter.RegradeRun = lab.ID, run.ID
 	}
 
 	w := newWriter(st, run, lab, total, opt.Progress)

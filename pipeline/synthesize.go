@@ -241,10 +241,19 @@ func storeSynthQueries(ctx context.Context, tx *store.Store, runID int64, genera
 		}
 		seen[key] = true
 		n++
-		q := store.Query{ExtID: fmt.Sprintf("syn-%s-%s-%d", generator, seed.ExtID, n), Text: strings.TrimSpace(sq.Text),
-			Origin: store.OriginSynthetic, SeedDocID: seed.ID, Generator: generator, Style: sq.Style, RunID: runID}
-		if _, err := tx.PutQuery(ctx, &q, false); err != nil {
-			return err
+		q := store.Query{Text: strings.TrimSpace(sq.Text), Origin: store.OriginSynthetic, SeedDocID: seed.ID, Generator: generator, Style: sq.Style, RunID: runID}
+		// Ids are readable ("syn-offline-doc-0001-1") but generator and
+		// document ids may themselves contain dashes, so two seeds can
+		// spell the same id: take the next free number instead of failing.
+		for suffix := n; ; suffix++ {
+			q.ExtID = fmt.Sprintf("syn-%s-%s-%d", generator, seed.ExtID, suffix)
+			_, err := tx.PutQuery(ctx, &q, false)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, store.ErrConflict) {
+				return err
+			}
 		}
 		p := store.Pair{QueryID: q.ID, DocID: seed.ID, Source: store.SourceSeed, RunID: runID}
 		if _, err := tx.PutPair(ctx, &p); err != nil {

@@ -174,7 +174,7 @@ func scanJudgment(sc interface{ Scan(...any) error }) (Judgment, error) {
 
 // Judgment returns the labeler's current judgment on a pair.
 func (s *Store) Judgment(ctx context.Context, pairID, labelerID int64) (Judgment, bool, error) {
-	j, err := scanJudgment(s.h.QueryRowContext(ctx, `SELECT `+judgmentColumns+` FROM judgments WHERE pair_id = ? AND labeler_id = ?`, pairID, labelerID))
+	j, err := scanJudgment(s.queryRow(ctx, `SELECT `+judgmentColumns+` FROM judgments WHERE pair_id = ? AND labeler_id = ?`, pairID, labelerID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return j, false, nil
 	}

@@ -33,6 +33,10 @@ func runSynth(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if run.ID == 0 {
+		fmt.Fprintln(e.stdout, "nothing to do: every selected document already has queries from this synthesizer")
+		return nil
+	}
 	fmt.Fprintf(e.stdout, "synthesis run %d: %d seed documents, %d failed\n", run.ID, run.Done, run.Failed)
 	return nil
 }
@@ -52,6 +56,10 @@ func runMine(ctx context.Context, e *env, args []string) error {
 	run, err := pipeline.Mine(ctx, st, pipeline.MineOptions{Negatives: *k, Progress: pp.update})
 	if err != nil {
 		return err
+	}
+	if run.ID == 0 {
+		fmt.Fprintln(e.stdout, "nothing to do: every query already has BM25 negatives")
+		return nil
 	}
 	fmt.Fprintf(e.stdout, "mining run %d: %d queries searched\n", run.ID, run.Done)
 	return nil
@@ -89,6 +97,10 @@ func runLabel(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "stopped: %d pairs graded and saved in run %d; rerun the same command to finish the rest\n", run.Done, run.ID)
 		}
 		return err
+	}
+	if run.ID == 0 {
+		fmt.Fprintf(e.stdout, "nothing to grade: every selected pair already has a judgment by %s (use --all to regrade, --retry-failed to retry failures)\n", *labeler)
+		return nil
 	}
 	fmt.Fprintf(e.stdout, "labeling run %d (%s): %d pairs graded, %d failed, %d+%d tokens, $%.4f\n",
 		run.ID, *labeler, run.Done, run.Failed, run.TokensIn, run.TokensOut, run.CostUSD)

@@ -231,14 +231,19 @@ func readDocCSV(path string) ([]docRecord, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
+			// FieldPos would panic here: a record that fails in its first
+			// field has no field positions.
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, lineErr(path, pe.Line, "bad CSV: %v", pe.Err)
+				if pe.Line != pe.StartLine {
+					return nil, lineErr(path, pe.StartLine, "bad CSV: %v (at line %d)", pe.Err, pe.Line)
+				}
+				return nil, lineErr(path, pe.StartLine, "bad CSV: %v", pe.Err)
 			}
-			return nil, lineErr(path, line, "bad CSV: %v", err)
+			return nil, fmt.Errorf("%s: bad CSV: %w", path, err)
 		}
+		line, _ := r.FieldPos(0)
 		obj := map[string]any{}
 		for name, i := range cols {
 			if !utf8.ValidString(rec[i]) {

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/qrelbench/qrelbench/tui"
+	"github.com/qrelbench/qrelbench/tui/jobs"
+)
+
+func init() {
+	register("tui", "the workbench: grade pairs, browse grades, agreement stats, background runs (default)", runTUI)
+}
+
+func runTUI(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "tui", "tui [--as NAME] [--blind=false]")
+	as := fs.String("as", "", "annotator name; grades are stored as labeler human:NAME (default: your login name)")
+	blind := fs.Bool("blind", true, "hide other labelers' grades on a pair until you have graded it")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("tui takes no arguments (got %q)", pos)
+	}
+	st, err := openStore(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return tui.Run(ctx, st, tui.Options{Annotator: *as, Blind: *blind, Jobs: jobs.Default(), Input: e.stdin, Output: e.stdout})
+}

@@ -1,0 +1,113 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/qrelbench/qrelbench/store"
+)
+
+// benchWorkspace builds nq queries × nd short documents, every query paired
+// with every document.
+func benchWorkspace(b *testing.B, nq, nd int) *store.Store {
+	b.Helper()
+	st := newWorkspace(b, "0-3")
+	ctx := context.Background()
+	err := st.Tx(ctx, func(tx *store.Store) error {
+		docs := make([]int64, nd)
+		for i := range docs {
+			d := store.Document{ExtID: fmt.Sprintf("d%d", i), Title: fmt.Sprintf("Report %d on topic%d", i, i%17),
+				Body: fmt.Sprintf("Short note %d about topic%d and project%d, owned by team%d. GRADE=%d", i, i%17, i%23, i%5, i%4)}
+			if _, err := tx.PutDocument(ctx, &d, false); err != nil {
+				return err
+			}
+			docs[i] = d.ID
+		}
+		for q := 0; q < nq; q++ {
+			qq := store.Query{ExtID: fmt.Sprintf("q%d", q), Text: fmt.Sprintf("topic%d project%d report", q%17, q%23)}
+			if _, err := tx.PutQuery(ctx, &qq, false); err != nil {
+				return err
+			}
+			for _, d := range docs {
+				p := store.Pair{QueryID: qq.ID, DocID: d, Source: store.SourceImported}
+				if _, err := tx.PutPair(ctx, &p); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+// benchLabel labels every pair with a fresh model labeler per iteration
+// and reports pairs/s labeled and stored.
+func benchLabel(b *testing.B, st *store.Store, f *fakeLLM, pairs, concurrency int) float64 {
+	b.Helper()
+	ctx := context.Background()
+	var elapsed time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		name := fmt.Sprintf("bench-%d-%d", concurrency, i)
+		addModelLabeler(b, st, name, f, store.LabelerConfig{Concurrency: concurrency, TimeoutSec: 30})
+		b.StartTimer()
+		t0 := time.Now()
+		run, err := Label(ctx, st, LabelOptions{Labeler: name})
+		elapsed += time.Since(t0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if run.Done != pairs || run.Failed != 0 {
+			b.Fatalf("run %+v", run)
+		}
+	}
+	rate := float64(pairs*b.N) / elapsed.Seconds()
+	b.ReportMetric(rate, "pairs/s")
+	b.ReportMetric(0, "ns/op")
+	return rate
+}
+
+// BenchmarkLabelInstantServer: 200 queries × 100 documents against a
+// loopback server that answers at once; Concurrency 32. Measures the
+// engine: request building, the HTTP client, parsing and the store writes.
+func BenchmarkLabelInstantServer(b *testing.B) {
+	st := benchWorkspace(b, 200, 100)
+	f := newFakeLLM(b, grades03)
+	f.minimal = true
+	benchLabel(b, st, f, 20000, 32)
+}
+
+// BenchmarkLabel50msServer: 3,000 pairs against a server with a fixed 50 ms
+// latency and Concurrency 64: the ideal is 64/0.05 = 1,280 pairs/s.
+func BenchmarkLabel50msServer(b *testing.B) {
+	st := benchWorkspace(b, 30, 100)
+	f := newFakeLLM(b, grades03)
+	f.minimal = true
+	f.latency = 50 * time.Millisecond
+	rate := benchLabel(b, st, f, 3000, 64)
+	b.ReportMetric(100*rate/1280, "%ideal")
+}
+
+// BenchmarkLabelLexical: the built-in lexical labeler on 20,000 pairs.
+func BenchmarkLabelLexical(b *testing.B) {
+	st := benchWorkspace(b, 200, 100)
+	ctx := context.Background()
+	var elapsed time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		run, err := Label(ctx, st, LabelOptions{Labeler: "lexical", All: true})
+		elapsed += time.Since(t0)
+		if err != nil || run.Done != 20000 {
+			b.Fatalf("run %+v: %v", run, err)
+		}
+	}
+	b.ReportMetric(float64(20000*b.N)/elapsed.Seconds(), "pairs/s")
+	b.ReportMetric(0, "ns/op")
+}
