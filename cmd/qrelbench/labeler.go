@@ -14,7 +14,7 @@ func init() {
 }
 
 func runLabeler(ctx context.Context, e *env, args []string) error {
-	const usageLine = "labeler add NAME --base-url URL --model MODEL [flags] | list | show NAME | rm NAME [--force]"
+	const usageLine = "labeler add NAME --base-url URL --model MODEL [flags] | list | show NAME | set NAME [--role R] [--price-in USD] [--price-out USD] [--adjudicator=true|false] | rm NAME [--force]"
 	if len(args) == 0 {
 		return fmt.Errorf("usage: qrelbench %s", usageLine)
 	}
@@ -27,6 +27,8 @@ func runLabeler(ctx context.Context, e *env, args []string) error {
 		return labelerShow(ctx, e, args[1:])
 	case "rm", "remove":
 		return labelerRemove(ctx, e, args[1:])
+	case "set":
+		return labelerSet(ctx, e, args[1:])
 	}
 	return fmt.Errorf("usage: qrelbench %s", usageLine)
 }
@@ -167,5 +169,63 @@ func labelerRemove(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "removed labeler %s\n", pos[0])
+	return nil
+}
+
+// labelerSet changes the settings that matter for evaluation and review on
+// an existing labeler, e.g. marking an imported judge as the teacher.
+func labelerSet(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "labeler set", "labeler set NAME [--role teacher|student|none] [--price-in USD] [--price-out USD] [--adjudicator=true|false]")
+	role := fs.String("role", "", "teacher, student, or none")
+	priceIn := fs.Float64("price-in", -1, "USD per 1M input tokens")
+	priceOut := fs.Float64("price-out", -1, "USD per 1M output tokens")
+	adjudicator := fs.String("adjudicator", "", "true or false: may this human adjudicate disagreements")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("usage: qrelbench labeler set NAME [--role …] [--price-in …] [--price-out …] [--adjudicator …]")
+	}
+	st, err := openStore(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	l, err := st.Labeler(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	switch *role {
+	case "":
+	case "none":
+		l.Role = ""
+	case "teacher", "student":
+		l.Role = *role
+	default:
+		return fmt.Errorf("--role must be teacher, student or none")
+	}
+	if *priceIn >= 0 {
+		l.PriceIn = *priceIn
+	}
+	if *priceOut >= 0 {
+		l.PriceOut = *priceOut
+	}
+	switch *adjudicator {
+	case "":
+	case "true":
+		if l.Kind != store.KindHuman {
+			return fmt.Errorf("only human labelers can adjudicate (%s is %s)", l.Name, l.Kind)
+		}
+		l.Config.Adjudicator = true
+	case "false":
+		l.Config.Adjudicator = false
+	default:
+		return fmt.Errorf("--adjudicator must be true or false")
+	}
+	if err := st.UpdateLabeler(ctx, l); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "updated labeler %s (kind %s, role %q, adjudicator %v)\n", l.Name, l.Kind, l.Role, l.Config.Adjudicator)
 	return nil
 }
