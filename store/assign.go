@@ -339,12 +339,11 @@ func (s *Store) HumanGrades(ctx context.Context, pairID int64) (int, error) {
 
 // teacherStudent finds the teacher (role "teacher") and the student (role
 // "student", else kind student) of the workspace; 0 when there is none.
-// With several, the one with the most judgments wins.
+// With several, the first created wins.
 func (s *Store) teacherStudent(ctx context.Context) (teacher, student int64, err error) {
 	pickOne := func(where string) (int64, error) {
 		var id int64
-		err := s.queryRow(ctx, `SELECT l.id FROM labelers l WHERE `+where+`
-			ORDER BY (SELECT count(*) FROM judgments j WHERE j.labeler_id = l.id) DESC, l.id LIMIT 1`).Scan(&id)
+		err := s.queryRow(ctx, `SELECT l.id FROM labelers l WHERE `+where+` ORDER BY l.id LIMIT 1`).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, nil
 		}

@@ -19,6 +19,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/qrelbench/qrelbench/store"
 )
@@ -100,10 +101,11 @@ type Model struct {
 	now       func() time.Time
 	ticks     bool // periodic refresh (off in tests)
 
-	me       store.Labeler
-	labelers []store.Labeler
-	booted   bool
-	fatal    error
+	me         store.Labeler
+	labelers   []store.Labeler
+	booted     bool
+	fatal      error
+	helpScroll int
 
 	width, height int
 	sty           styles
@@ -135,8 +137,14 @@ func newModel(ctx context.Context, st *store.Store, opts Options) *Model {
 		} else {
 			name = "annotator"
 		}
-		name = strings.ReplaceAll(name, " ", "_")
 	}
+	// Labeler names cannot hold spaces or commas.
+	name = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == ',' || r == '\n' {
+			return '_'
+		}
+		return r
+	}, name)
 	m := &Model{
 		ctx:       ctx,
 		st:        st,
@@ -287,7 +295,6 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		if m.screen == scrPair || m.screen == scrHelp {
 			return m.show(m.back)
 		}
-	case "G", "1!", "f1":
 	}
 	// Direct screen keys: F-keys are unreliable in terminals; use capitals.
 	switch key {
@@ -544,7 +551,7 @@ func (m *Model) headerLine(w int) string {
 		right += fmt.Sprintf(" · %d running", n)
 	}
 	left := b.String()
-	gap := w - lipglossWidth(left) - len([]rune(right)) - 1
+	gap := w - ansi.StringWidth(left) - len([]rune(right)) - 1
 	if gap < 1 {
 		return left
 	}
@@ -594,27 +601,36 @@ func (m *Model) footerLine(w int) string {
 	case scrHelp:
 		hints = [][2]string{{"j/k", "scroll"}, {"esc", "back"}}
 	}
-	hints = append(hints, [2]string{"tab", "screens"}, [2]string{"?", "help"}, [2]string{"q", "quit"})
+	global := [][2]string{{"tab", "screens"}, {"?", "help"}, {"q", "quit"}}
+	render := func(h [2]string) (string, int) {
+		return m.sty.key.Render(h[0]) + " " + m.sty.footer.Render(h[1]), ansi.StringWidth(h[0]) + 1 + ansi.StringWidth(h[1])
+	}
+	sep := m.sty.footer.Render(" · ")
+	tail, tailW := "", 0
+	for _, h := range global {
+		part, pw := render(h)
+		tail += sep + part
+		tailW += 3 + pw
+	}
 	var b strings.Builder
 	b.WriteString(" ")
 	used := 1
 	for i, h := range hints {
-		part := m.sty.key.Render(h[0]) + " " + m.sty.footer.Render(h[1])
-		pw := len([]rune(h[0])) + 1 + len([]rune(h[1]))
-		sep := 0
+		part, pw := render(h)
+		extra := pw
 		if i > 0 {
-			sep = 3
+			extra += 3
 		}
-		// Keep the global hints (tab, ?, q) even when space is short.
-		if used+sep+pw > w && i < len(hints)-3 {
-			continue
+		if used+extra+tailW > w {
+			break
 		}
 		if i > 0 {
-			b.WriteString(m.sty.footer.Render(" · "))
+			b.WriteString(sep)
 		}
 		b.WriteString(part)
-		used += sep + pw
+		used += extra
 	}
+	b.WriteString(tail)
 	return b.String()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/qrelbench/qrelbench/store"
 	"github.com/qrelbench/qrelbench/tui"
 	"github.com/qrelbench/qrelbench/tui/jobs"
 )
@@ -28,5 +29,14 @@ func runTUI(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	return tui.Run(ctx, st, tui.Options{Annotator: *as, Blind: *blind, Jobs: jobs.Default(), Input: e.stdin, Output: e.stdout})
+	return runWorkbench(ctx, e, st, *as, *blind)
+}
+
+// openWorkbench opens the workbench after `demo` built its workspace.
+func openWorkbench(ctx context.Context, e *env, st *store.Store, as string) error {
+	return runWorkbench(ctx, e, st, as, true)
+}
+
+func runWorkbench(ctx context.Context, e *env, st *store.Store, as string, blind bool) error {
+	return tui.Run(ctx, st, tui.Options{Annotator: as, Blind: blind, Jobs: jobs.Default(), Input: e.stdin, Output: e.stdout})
 }

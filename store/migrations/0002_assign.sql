@@ -53,23 +53,27 @@ CREATE TRIGGER pairs_assign_au AFTER UPDATE OF query_id ON pairs BEGIN
 END;
 
 -- Any verdict (grade, unsure, ...) releases the labeler's lease on the pair;
--- ok grades by humans count towards K.
-CREATE TRIGGER judgments_assign_ai AFTER INSERT ON judgments BEGIN
+-- ok grades by humans count towards K. The WHEN clauses keep the cost for
+-- model labelers to two index probes.
+CREATE TRIGGER judgments_lease_ai AFTER INSERT ON judgments
+WHEN EXISTS (SELECT 1 FROM leases WHERE pair_id = NEW.pair_id AND labeler_id = NEW.labeler_id) BEGIN
     DELETE FROM leases WHERE pair_id = NEW.pair_id AND labeler_id = NEW.labeler_id;
-    UPDATE assign_pairs SET humans = humans + 1
-    WHERE pair_id = NEW.pair_id AND NEW.status = 'ok'
-      AND EXISTS (SELECT 1 FROM labelers WHERE id = NEW.labeler_id AND kind = 'human');
 END;
-CREATE TRIGGER judgments_assign_au AFTER UPDATE ON judgments BEGIN
+CREATE TRIGGER judgments_lease_au AFTER UPDATE ON judgments
+WHEN EXISTS (SELECT 1 FROM leases WHERE pair_id = NEW.pair_id AND labeler_id = NEW.labeler_id) BEGIN
     DELETE FROM leases WHERE pair_id = NEW.pair_id AND labeler_id = NEW.labeler_id;
-    UPDATE assign_pairs SET humans = humans + (CASE WHEN NEW.status = 'ok' THEN 1 ELSE -1 END)
-    WHERE pair_id = NEW.pair_id AND (OLD.status = 'ok') != (NEW.status = 'ok')
-      AND EXISTS (SELECT 1 FROM labelers WHERE id = NEW.labeler_id AND kind = 'human');
 END;
-CREATE TRIGGER judgments_assign_ad AFTER DELETE ON judgments WHEN OLD.status = 'ok' BEGIN
-    UPDATE assign_pairs SET humans = humans - 1
-    WHERE pair_id = OLD.pair_id
-      AND EXISTS (SELECT 1 FROM labelers WHERE id = OLD.labeler_id AND kind = 'human');
+CREATE TRIGGER judgments_humans_ai AFTER INSERT ON judgments
+WHEN NEW.status = 'ok' AND EXISTS (SELECT 1 FROM labelers WHERE id = NEW.labeler_id AND kind = 'human') BEGIN
+    UPDATE assign_pairs SET humans = humans + 1 WHERE pair_id = NEW.pair_id;
+END;
+CREATE TRIGGER judgments_humans_au AFTER UPDATE OF status ON judgments
+WHEN (OLD.status = 'ok') != (NEW.status = 'ok') AND EXISTS (SELECT 1 FROM labelers WHERE id = NEW.labeler_id AND kind = 'human') BEGIN
+    UPDATE assign_pairs SET humans = humans + (CASE WHEN NEW.status = 'ok' THEN 1 ELSE -1 END) WHERE pair_id = NEW.pair_id;
+END;
+CREATE TRIGGER judgments_humans_ad AFTER DELETE ON judgments
+WHEN OLD.status = 'ok' AND EXISTS (SELECT 1 FROM labelers WHERE id = OLD.labeler_id AND kind = 'human') BEGIN
+    UPDATE assign_pairs SET humans = humans - 1 WHERE pair_id = OLD.pair_id;
 END;
 
 -- A removed human's judgments are deleted while the labeler still exists, so

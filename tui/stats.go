@@ -1,0 +1,337 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/qrelbench/qrelbench/benchmark"
+	"github.com/qrelbench/qrelbench/store"
+)
+
+// statsState is the Stats screen. Figures are computed in a tea.Cmd from a
+// copy of the browse index's grade columns, again whenever grades arrive.
+type statsState struct {
+	res       *statsResult
+	computing bool
+	again     bool // grades arrived while computing
+	a, b      int  // labelers of the confusion heatmap
+	scroll    int
+}
+
+type statsResult struct {
+	labs     []store.Labeler // labelers with at least one grade
+	kappa    [][]float64
+	n        [][]int
+	conf     [][][]int // conf[i][j]: k×k counts, rows labeler i
+	dist     [][]int   // per labeler, count per level
+	activity []store.Activity
+	pairs    int
+}
+
+type statsMsg struct {
+	res *statsResult
+	err error
+}
+
+// dirty notes that grades changed; it recomputes when Stats is showing.
+func (s *statsState) dirty(m *Model) tea.Cmd {
+	if m.screen != scrStats {
+		s.res = nilIfStale(s.res)
+		return nil
+	}
+	return s.recompute(m)
+}
+
+func nilIfStale(r *statsResult) *statsResult { return r }
+
+func (s *statsState) recompute(m *Model) tea.Cmd {
+	x := m.browse.idx
+	if x == nil {
+		return nil
+	}
+	if s.computing {
+		s.again = true
+		return nil
+	}
+	s.computing = true
+	labs, cols := x.gradesSnapshot()
+	st, ctx, lo, hi := m.st, m.ctx, m.scale.Min(), m.scale.Max()
+	return func() tea.Msg {
+		res, err := computeStats(ctx, st, labs, cols, lo, hi)
+		return statsMsg{res: res, err: err}
+	}
+}
+
+func computeStats(ctx context.Context, st *store.Store, labs []store.Labeler, cols [][]int8, lo, hi int) (*statsResult, error) {
+	k := hi - lo + 1
+	res := &statsResult{}
+	var keep [][]int8
+	for i, c := range cols {
+		dist := make([]int, k)
+		total := 0
+		for _, v := range c {
+			if v >= 0 && int(v)-lo < k {
+				dist[int(v)-lo]++
+				total++
+			}
+		}
+		if total == 0 {
+			continue
+		}
+		res.labs = append(res.labs, labs[i])
+		res.dist = append(res.dist, dist)
+		keep = append(keep, c)
+		res.pairs = len(c)
+	}
+	n := len(keep)
+	res.kappa = make([][]float64, n)
+	res.n = make([][]int, n)
+	res.conf = make([][][]int, n)
+	for i := range keep {
+		res.kappa[i] = make([]float64, n)
+		res.n[i] = make([]int, n)
+		res.conf[i] = make([][]int, n)
+	}
+	var a, b []int
+	for i := 0; i < n; i++ {
+		for j := i; j < n; j++ {
+			a, b = a[:0], b[:0]
+			ci, cj := keep[i], keep[j]
+			for r := range ci {
+				if x, y := ci[r], cj[r]; x >= 0 && y >= 0 {
+					a = append(a, int(x))
+					b = append(b, int(y))
+				}
+			}
+			kv, ok := benchmark.CohenKappa(a, b, lo, hi, benchmark.Unweighted)
+			if !ok {
+				kv = math.NaN()
+			}
+			res.kappa[i][j], res.kappa[j][i] = kv, kv
+			res.n[i][j], res.n[j][i] = len(a), len(a)
+			conf := make([]int, k*k)
+			for t := range a {
+				conf[(a[t]-lo)*k+(b[t]-lo)]++
+			}
+			res.conf[i][j] = conf
+			tr := make([]int, k*k)
+			for x := 0; x < k; x++ {
+				for y := 0; y < k; y++ {
+					tr[y*k+x] = conf[x*k+y]
+				}
+			}
+			res.conf[j][i] = tr
+		}
+	}
+	var err error
+	res.activity, err = st.HumanActivity(ctx)
+	return res, err
+}
+
+func (s *statsState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case statsMsg:
+		s.computing = false
+		if msg.err != nil {
+			m.setFlash("stats: "+msg.err.Error(), true)
+		} else {
+			s.res = msg.res
+			if n := len(s.res.labs); n > 0 {
+				s.a, s.b = min(s.a, n-1), min(s.b, n-1)
+				if s.a == s.b && n > 1 && s.b == 0 {
+					s.b = 1
+				}
+			}
+		}
+		if s.again {
+			s.again = false
+			return s.recompute(m), true
+		}
+		return nil, true
+	}
+	return nil, false
+}
+
+func (s *statsState) key(m *Model, key string) (tea.Cmd, bool) {
+	n := 0
+	if s.res != nil {
+		n = len(s.res.labs)
+	}
+	switch key {
+	case "left", "h":
+		if n > 0 {
+			s.a = (s.a + n - 1) % n
+		}
+	case "right", "l":
+		if n > 0 {
+			s.a = (s.a + 1) % n
+		}
+	case "up":
+		if n > 0 {
+			s.b = (s.b + n - 1) % n
+		}
+	case "down":
+		if n > 0 {
+			s.b = (s.b + 1) % n
+		}
+	case "j":
+		s.scroll++
+	case "k":
+		s.scroll = max(s.scroll-1, 0)
+	case "r":
+		return s.recompute(m), true
+	default:
+		return nil, false
+	}
+	return nil, true
+}
+
+func fmtKappa(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func (s *statsState) view(m *Model, w, h int) []string {
+	st := m.sty
+	if m.browse.idx == nil {
+		return []string{"", st.muted.Render("  indexing pairs…")}
+	}
+	if s.res == nil {
+		return []string{"", st.muted.Render("  computing…")}
+	}
+	r := s.res
+	var out []string
+	if len(r.labs) == 0 {
+		return []string{"", st.muted.Render("  No grades yet.")}
+	}
+	names := make([]string, len(r.labs))
+	for i, l := range r.labs {
+		names[i] = shortName(l.Name, 8)
+		if l.ID == m.me.ID {
+			names[i] = "me"
+		}
+	}
+	// Agreement matrix.
+	out = append(out, " "+st.header.Render("Agreement")+st.muted.Render("  Cohen's κ (unweighted) over the pairs both graded"))
+	cw := 7
+	head := " " + pad("", 10)
+	for _, nm := range names {
+		head += padLeft(clip(nm, cw-1), cw)
+	}
+	out = append(out, st.header.Render(head))
+	for i := range r.labs {
+		line := " " + st.header.Render(pad(names[i], 10))
+		for j := range r.labs {
+			v := r.kappa[i][j]
+			cell := padLeft(fmtKappa(v), cw)
+			if i == j {
+				cell = st.muted.Render(padLeft("·", cw))
+			} else if r.n[i][j] == 0 {
+				cell = st.muted.Render(padLeft("—", cw))
+			} else {
+				cell = kappaStyle(m, v).Render(cell)
+			}
+			line += cell
+		}
+		out = append(out, line)
+	}
+	out = append(out, "")
+	// Confusion heatmap.
+	a, b := s.a, s.b
+	k := len(m.scale.Levels)
+	conf := r.conf[a][b]
+	maxc := 1
+	for _, c := range conf {
+		maxc = max(maxc, c)
+	}
+	out = append(out, " "+st.header.Render("Confusion")+st.muted.Render(fmt.Sprintf("  rows %s (←/→) × columns %s (↑/↓), %d pairs", r.labs[a].Name, r.labs[b].Name, r.n[a][b])))
+	hw := 8
+	head = " " + pad("", 10)
+	for _, l := range m.scale.Levels {
+		head += padLeft(fmt.Sprint(l.Grade), hw)
+	}
+	out = append(out, st.header.Render(head))
+	for x := 0; x < k; x++ {
+		line := " " + st.header.Render(pad(fmt.Sprintf("%s=%d", clip(names[a], 7), m.scale.Levels[x].Grade), 10))
+		for y := 0; y < k; y++ {
+			c := conf[x*k+y]
+			lvl := 0
+			if c > 0 {
+				lvl = 1 + c*(len(st.heat)-2)/maxc
+			}
+			cs := lipgloss.NewStyle().Background(st.heat[min(lvl, len(st.heat)-1)]).Foreground(st.text.GetForeground())
+			if x == y {
+				cs = cs.Bold(true)
+			}
+			line += " " + cs.Render(padLeft(fmt.Sprint(c), hw-1))
+		}
+		out = append(out, line)
+	}
+	out = append(out, "")
+	// Distributions.
+	out = append(out, " "+st.header.Render("Grades")+st.muted.Render("  distribution per labeler"))
+	bw := max(min(w-40, 40), 10)
+	for i, l := range r.labs {
+		d := r.dist[i]
+		tot := 0
+		for _, c := range d {
+			tot += c
+		}
+		line := " " + pad(names[i], 10)
+		used := 0
+		for g, c := range d {
+			cells := c * bw / max(tot, 1)
+			if g == len(d)-1 {
+				cells = bw - used
+			}
+			used += cells
+			line += st.gradeStyle(g).Render(strings.Repeat("█", cells))
+		}
+		var counts []string
+		for _, c := range d {
+			counts = append(counts, fmt.Sprint(c))
+		}
+		line += st.muted.Render("  " + strings.Join(counts, "/"))
+		_ = l
+		out = append(out, line)
+	}
+	out = append(out, "")
+	// Annotators.
+	out = append(out, " "+st.header.Render("Annotators")+st.muted.Render("  progress and speed"))
+	out = append(out, st.header.Render(" "+pad("annotator", 20)+padLeft("graded", 8)+padLeft("unsure", 8)+padLeft("done", 7)+padLeft("s/pair", 8)+padLeft("pairs/h", 9)))
+	for _, act := range r.activity {
+		n := act.Graded + act.Unsure
+		spp, pph := "", ""
+		if n > 0 && act.TotalMS > 0 {
+			sec := act.TotalMS / 1000 / float64(n)
+			spp = fmt.Sprintf("%.1f", sec)
+			pph = fmt.Sprintf("%.0f", 3600/sec)
+		}
+		done := ""
+		if r.pairs > 0 {
+			done = fmt.Sprintf("%.0f%%", 100*float64(act.Graded)/float64(r.pairs))
+		}
+		out = append(out, " "+pad(act.Labeler, 20)+padLeft(fmt.Sprint(act.Graded), 8)+padLeft(fmt.Sprint(act.Unsure), 8)+padLeft(done, 7)+
+			st.muted.Render(padLeft(spp, 8)+padLeft(pph, 9)))
+	}
+	s.scroll = min(s.scroll, max(len(out)-h, 0))
+	return out[s.scroll:]
+}
+
+func kappaStyle(m *Model, v float64) lipgloss.Style {
+	switch {
+	case v >= 0.6:
+		return m.sty.ok
+	case v >= 0.3:
+		return m.sty.warn
+	default:
+		return m.sty.bad
+	}
+}
