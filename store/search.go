@@ -16,17 +16,34 @@ type Hit struct {
 // Column weights for bm25(): a term in the title counts twice.
 const bm25Weights = `bm25(documents_fts, 2.0, 1.0)`
 
+// searchStopwords are left out of BM25 queries: they match most documents,
+// add almost nothing to the ranking and make every search score the whole
+// corpus ("how do we configure the key store").
+var searchStopwords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`a an and are as at be by can do does for from has have how i in is it its
+		me my of on or our that the this to was we were what when where which who why will with you your`) {
+		searchStopwords[w] = true
+	}
+}
+
 // FTSQuery turns free text into a safe FTS5 MATCH expression: every term is
 // quoted (so quotes, operators, parentheses, colons and keywords like NOT or
 // NEAR are just words) and terms are OR-ed, which is what BM25 retrieval
-// wants. It returns "" when the text has no searchable term.
+// wants. Stopwords are dropped unless the text has nothing else. It returns
+// "" when the text has no searchable term.
 func FTSQuery(text string) string {
 	terms := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	content := false
+	for _, t := range terms {
+		content = content || !searchStopwords[strings.ToLower(t)]
+	}
 	seen := map[string]bool{}
 	var b strings.Builder
 	for _, t := range terms {
 		t = strings.ToLower(t)
-		if seen[t] {
+		if seen[t] || (content && searchStopwords[t]) {
 			continue
 		}
 		seen[t] = true
