@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qrelbench/qrelbench/pipeline/features"
+	"github.com/qrelbench/qrelbench/pipeline/student"
 	"github.com/qrelbench/qrelbench/store"
 )
 
@@ -103,6 +105,59 @@ func BenchmarkLabelLexical(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
 		run, err := Label(ctx, st, LabelOptions{Labeler: "lexical", All: true})
+		elapsed += time.Since(t0)
+		if err != nil || run.Done != 20000 {
+			b.Fatalf("run %+v: %v", run, err)
+		}
+	}
+	b.ReportMetric(float64(20000*b.N)/elapsed.Seconds(), "pairs/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkLabelStudent: an embedded student (trained here on the lexical
+// grades) labeling 20,000 pairs in-process, end to end: candidate features
+// per query, prediction, and the judgments committed to the workspace.
+func BenchmarkLabelStudent(b *testing.B) {
+	st := benchWorkspace(b, 200, 100)
+	ctx := context.Background()
+	if _, err := Label(ctx, st, LabelOptions{Labeler: "lexical"}); err != nil {
+		b.Fatal(err)
+	}
+	lex, _ := st.Labeler(ctx, "lexical")
+	grades, _ := st.Grades(ctx, lex.ID)
+	byPair := map[int64]int{}
+	for _, g := range grades {
+		byPair[g.PairID] = g.Grade
+	}
+	qs, _ := st.Queries(ctx)
+	var ex []student.Example
+	for _, q := range qs {
+		views, err := st.PairViews(ctx, store.PairFilter{QueryID: q.ID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		fps, _, err := CandidateFeatures(ctx, st, views)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, x := range features.ExtractGroup(fps, nil) {
+			ex = append(ex, student.Example{X: x, Grade: byPair[views[i].ID]})
+		}
+	}
+	m, err := student.Train(ex, student.TrainOptions{MinGrade: 0, MaxGrade: 3})
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, _ := m.MarshalJSON()
+	lab := store.Labeler{Name: "bench-student", Kind: store.KindStudent, Config: store.LabelerConfig{Student: raw}}
+	if err := st.AddLabeler(ctx, &lab); err != nil {
+		b.Fatal(err)
+	}
+	var elapsed time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		run, err := Label(ctx, st, LabelOptions{Labeler: "bench-student", All: true})
 		elapsed += time.Since(t0)
 		if err != nil || run.Done != 20000 {
 			b.Fatalf("run %+v: %v", run, err)
