@@ -104,7 +104,7 @@ func dsn(path string) string {
 	// timeout makes a second writer wait instead of failing; immediate
 	// transactions take the write lock up front so two writers never
 	// deadlock upgrading from a read lock.
-	return "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-32000"
+	return "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536"
 }
 
 // Create makes a new workspace file with the given scale. It refuses to
