@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -442,40 +443,79 @@ func (s *Store) RefreshPriority(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	load := func(id int64) (map[int64]*Judgment, error) {
-		m := map[int64]*Judgment{}
+	// Stream one labeler's judgments with only what Priority reads.
+	each := func(id int64, fn func(j *Judgment)) error {
 		if id == 0 {
-			return m, nil
+			return nil
 		}
-		rows, err := s.h.QueryContext(ctx, `SELECT `+judgmentColumns+` FROM judgments WHERE labeler_id = ?`, id)
+		rows, err := s.h.QueryContext(ctx, `SELECT pair_id, COALESCE(grade, -1), status, probs, expected FROM judgments WHERE labeler_id = ?`, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			j, err := scanJudgment(rows)
-			if err != nil {
-				return nil, err
+			var j Judgment
+			var probs string
+			var exp sql.NullFloat64
+			if err := rows.Scan(&j.PairID, &j.Grade, &j.Status, &probs, &exp); err != nil {
+				return err
 			}
-			m[j.PairID] = &j
+			if probs != "" {
+				json.Unmarshal([]byte(probs), &j.Probs)
+			}
+			j.Expected, j.HasExpected = exp.Float64, exp.Valid
+			fn(&j)
 		}
-		return m, rows.Err()
+		return rows.Err()
 	}
-	tj, err := load(t)
+	// The teacher's judgments, reduced to what Priority needs (a few words
+	// a pair, not whole judgments: a million pairs fit in tens of MB).
+	type brief struct {
+		grade, status    int8 // status 1: ok
+		hasExp, hasProbs bool
+		exp, top         float64
+	}
+	tj := map[int64]brief{}
+	err = each(t, func(j *Judgment) {
+		b := brief{grade: int8(j.Grade), hasExp: j.HasExpected, exp: j.Expected}
+		if j.Status == StatusOK {
+			b.status = 1
+		}
+		for _, p := range j.Probs {
+			b.top, b.hasProbs = math.Max(b.top, p), true
+		}
+		tj[j.PairID] = b
+	})
 	if err != nil {
 		return 0, err
 	}
-	sj, err := load(st)
-	if err != nil {
-		return 0, err
+	unbrief := func(id int64, b brief) *Judgment {
+		j := &Judgment{PairID: id, Grade: int(b.grade), Expected: b.exp, HasExpected: b.hasExp, Status: StatusError}
+		if b.status == 1 {
+			j.Status = StatusOK
+		}
+		if b.hasProbs {
+			j.Probs = []float64{b.top}
+		}
+		return j
 	}
 	pr := map[int64]float64{}
-	for id, j := range tj {
-		pr[id] = Priority(s.scale, j, sj[id])
+	err = each(st, func(j *Judgment) {
+		var tt *Judgment
+		if b, ok := tj[j.PairID]; ok {
+			tt = unbrief(j.PairID, b)
+			delete(tj, j.PairID)
+		}
+		if p := Priority(s.scale, tt, j); p != 0 {
+			pr[j.PairID] = p
+		}
+	})
+	if err != nil {
+		return 0, err
 	}
-	for id, j := range sj {
-		if _, done := pr[id]; !done {
-			pr[id] = Priority(s.scale, nil, j)
+	for id, b := range tj {
+		if p := Priority(s.scale, unbrief(id, b), nil); p != 0 {
+			pr[id] = p
 		}
 	}
 	n := 0
@@ -484,9 +524,6 @@ func (s *Store) RefreshPriority(ctx context.Context) (int, error) {
 			return err
 		}
 		for id, p := range pr {
-			if p == 0 {
-				continue
-			}
 			if _, err := tx.exec(ctx, `UPDATE assign_pairs SET priority = ? WHERE pair_id = ?`, p, id); err != nil {
 				return err
 			}
