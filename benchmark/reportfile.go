@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -37,7 +38,7 @@ func WriteReport(path string, ev Evaluation, costs Costs, minGrade int) ([]strin
 	for _, r := range ev.Labelers {
 		row := []string{r.Labeler, fmt.Sprint(r.N)}
 		for _, c := range cols[1:] {
-			cell := metricText(&r.Result, c[1])
+			cell := r.Format(c[1])
 			if ci, ok := r.CI[c[1]]; ok {
 				cell += fmt.Sprintf(" [%.2f, %.2f]", ci[0], ci[1])
 			}
@@ -103,11 +104,11 @@ func WriteReport(path string, ev Evaluation, costs Costs, minGrade int) ([]strin
 	return pics, nil
 }
 
-func metricText(r *Result, name string) string {
-	for _, u := range r.Undefined {
-		if u == name {
-			return "—"
-		}
+// Format renders one metric to three decimals, or "—" where it is
+// undefined on this data: the form every table (terminal, report) shows.
+func (r *Result) Format(name string) string {
+	if slices.Contains(r.Undefined, name) {
+		return "—"
 	}
 	v, ok := r.Metric(name)
 	if !ok {

@@ -284,20 +284,7 @@ func (s *Store) DocTitles(ctx context.Context, ids []int64) (map[int64]string, e
 // DocsByTitle returns every document id ordered by title (then id): the
 // rank of a document in this list is its sort key in the browse table.
 func (s *Store) DocsByTitle(ctx context.Context) ([]int64, error) {
-	rows, err := s.h.QueryContext(ctx, `SELECT id FROM documents ORDER BY CASE WHEN title != '' THEN title ELSE ext_id END COLLATE NOCASE, id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return ids(ctx, s.h, `SELECT id FROM documents ORDER BY CASE WHEN title != '' THEN title ELSE ext_id END COLLATE NOCASE, id`)
 }
 
 // Activity is one human annotator's work: how many pairs, how long on task.

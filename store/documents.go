@@ -125,7 +125,7 @@ func sameMeta(a, b string) bool {
 
 const documentColumns = `id, ext_id, title, body, url, author, modified, type, meta`
 
-func scanDocument(sc interface{ Scan(...any) error }) (Document, error) {
+func scanDocument(sc scanner) (Document, error) {
 	var d Document
 	var mod, meta string
 	err := sc.Scan(&d.ID, &d.ExtID, &d.Title, &d.Body, &d.URL, &d.Author, &mod, &d.Type, &meta)

@@ -158,7 +158,7 @@ func (s *Store) Undo(ctx context.Context, labelerID int64) (pairID int64, ok boo
 
 const judgmentColumns = `pair_id, labeler_id, COALESCE(grade, -1), status, probs, expected, reason, raw, note, tokens_in, tokens_out, latency_ms, cost_usd, attempts, prompt_version, COALESCE(run_id, 0), updated_at`
 
-func scanJudgment(sc interface{ Scan(...any) error }) (Judgment, error) {
+func scanJudgment(sc scanner) (Judgment, error) {
 	var j Judgment
 	var probs, updated string
 	var expected sql.NullFloat64
@@ -183,20 +183,7 @@ func (s *Store) Judgment(ctx context.Context, pairID, labelerID int64) (Judgment
 
 // PairJudgments returns every labeler's current judgment on a pair.
 func (s *Store) PairJudgments(ctx context.Context, pairID int64) ([]Judgment, error) {
-	rows, err := s.h.QueryContext(ctx, `SELECT `+judgmentColumns+` FROM judgments WHERE pair_id = ? ORDER BY labeler_id`, pairID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Judgment
-	for rows.Next() {
-		j, err := scanJudgment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.h, scanJudgment, `SELECT `+judgmentColumns+` FROM judgments WHERE pair_id = ? ORDER BY labeler_id`, pairID)
 }
 
 // Grade is a compact current grade, for evaluation and exports.

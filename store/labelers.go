@@ -140,7 +140,7 @@ var ErrNoLabeler = errors.New("no such labeler")
 
 const labelerColumns = `id, name, kind, role, description, base_url, model, api_key_env, prompt_version, price_in, price_out, config`
 
-func scanLabeler(sc interface{ Scan(...any) error }) (Labeler, error) {
+func scanLabeler(sc scanner) (Labeler, error) {
 	var l Labeler
 	var cfg string
 	if err := sc.Scan(&l.ID, &l.Name, &l.Kind, &l.Role, &l.Description, &l.BaseURL, &l.Model, &l.APIKeyEnv, &l.PromptVersion, &l.PriceIn, &l.PriceOut, &cfg); err != nil {
@@ -160,20 +160,7 @@ func (s *Store) Labeler(ctx context.Context, name string) (Labeler, error) {
 
 // Labelers returns all labelers by name.
 func (s *Store) Labelers(ctx context.Context) ([]Labeler, error) {
-	rows, err := s.h.QueryContext(ctx, `SELECT `+labelerColumns+` FROM labelers ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Labeler
-	for rows.Next() {
-		l, err := scanLabeler(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.h, scanLabeler, `SELECT `+labelerColumns+` FROM labelers ORDER BY name`)
 }
 
 // RemoveLabeler deletes a labeler. While it has judgments it refuses unless

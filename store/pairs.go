@@ -60,7 +60,7 @@ const pairViewSelect = `SELECT p.id, p.query_id, p.doc_id, p.source, COALESCE(p.
 	q.ext_id, q.text, d.id, d.ext_id, d.title, d.body, d.url, d.author, d.modified, d.type, d.meta
 	FROM pairs p JOIN queries q ON q.id = p.query_id JOIN documents d ON d.id = p.doc_id`
 
-func scanPairView(sc interface{ Scan(...any) error }) (PairView, error) {
+func scanPairView(sc scanner) (PairView, error) {
 	var v PairView
 	var mod, meta string
 	err := sc.Scan(&v.ID, &v.QueryID, &v.DocID, &v.Source, &v.BM25Rank, &v.BM25Score, &v.RunID,
@@ -136,20 +136,7 @@ func (s *Store) PairViews(ctx context.Context, f PairFilter) ([]PairView, error)
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := s.h.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []PairView
-	for rows.Next() {
-		v, err := scanPairView(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.h, scanPairView, q, args...)
 }
 
 // PairKey identifies a pair by external ids.
@@ -176,37 +163,11 @@ func (s *Store) PairIDs(ctx context.Context) (map[PairKey]int64, error) {
 
 // QueriesWithoutNegatives lists queries that have no BM25-mined pair yet.
 func (s *Store) QueriesWithoutNegatives(ctx context.Context) ([]Query, error) {
-	rows, err := s.h.QueryContext(ctx, `SELECT `+queryColumns+` FROM queries q WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.query_id = q.id AND p.source = 'bm25') ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Query
-	for rows.Next() {
-		q, err := scanQuery(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, q)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.h, scanQuery, `SELECT `+queryColumns+` FROM queries q WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.query_id = q.id AND p.source = 'bm25') ORDER BY id`)
 }
 
 // QueryDocIDs returns the documents paired with a query: a query's whole
 // candidate set, which per-query features (BM25 rank, max score) need.
 func (s *Store) QueryDocIDs(ctx context.Context, queryID int64) ([]int64, error) {
-	rows, err := s.h.QueryContext(ctx, `SELECT doc_id FROM pairs WHERE query_id = ? ORDER BY id`, queryID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return ids(ctx, s.h, `SELECT doc_id FROM pairs WHERE query_id = ? ORDER BY id`, queryID)
 }

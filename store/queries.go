@@ -75,7 +75,7 @@ func clip(s string, n int) string {
 
 const queryColumns = `id, ext_id, text, origin, COALESCE(seed_doc_id, 0), generator, style, COALESCE(run_id, 0)`
 
-func scanQuery(sc interface{ Scan(...any) error }) (Query, error) {
+func scanQuery(sc scanner) (Query, error) {
 	var q Query
 	err := sc.Scan(&q.ID, &q.ExtID, &q.Text, &q.Origin, &q.SeedDocID, &q.Generator, &q.Style, &q.RunID)
 	return q, err
@@ -83,20 +83,7 @@ func scanQuery(sc interface{ Scan(...any) error }) (Query, error) {
 
 // Queries returns every query in id order.
 func (s *Store) Queries(ctx context.Context) ([]Query, error) {
-	rows, err := s.h.QueryContext(ctx, `SELECT `+queryColumns+` FROM queries ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Query
-	for rows.Next() {
-		q, err := scanQuery(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, q)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.h, scanQuery, `SELECT `+queryColumns+` FROM queries ORDER BY id`)
 }
 
 // QueryByExtID returns a query by its external id.
@@ -116,20 +103,12 @@ func (s *Store) QueryIDs(ctx context.Context) (map[string]int64, error) {
 // SeededDocs returns the ids of documents that already seeded a query from
 // the named generator, so synthesis can resume without paying twice.
 func (s *Store) SeededDocs(ctx context.Context, generator string) (map[int64]bool, error) {
-	rows, err := s.h.QueryContext(ctx, `SELECT doc_id FROM synth_seeds WHERE generator = ?`, generator)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	m := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
+	list, err := ids(ctx, s.h, `SELECT doc_id FROM synth_seeds WHERE generator = ?`, generator)
+	m := make(map[int64]bool, len(list))
+	for _, id := range list {
 		m[id] = true
 	}
-	return m, rows.Err()
+	return m, err
 }
 
 // MarkSeeded records that a generator has written queries for a document

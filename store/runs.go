@@ -113,7 +113,7 @@ func (s *Store) FinishRun(ctx context.Context, id int64, status string, runErr e
 const runColumns = `r.id, r.kind, COALESCE(r.labeler_id, 0), COALESCE(l.name, ''), r.status, r.params, r.external_id, r.total, r.done, r.failed,
 	r.tokens_in, r.tokens_out, r.cost_usd, r.busy_seconds, r.error, r.started_at, r.updated_at, r.finished_at`
 
-func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
+func scanRun(sc scanner) (Run, error) {
 	var r Run
 	var params, started, updated, finished string
 	err := sc.Scan(&r.ID, &r.Kind, &r.LabelerID, &r.Labeler, &r.Status, &params, &r.ExternalID, &r.Total, &r.Done, &r.Failed,
@@ -147,20 +147,7 @@ func (s *Store) Runs(ctx context.Context, kind string, limit int) ([]Run, error)
 		q += ` LIMIT ?`
 		args = append(args, limit)
 	}
-	rows, err := s.h.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.h, scanRun, q, args...)
 }
 
 // UnfinishedRun returns the newest run of this kind and labeler that did not

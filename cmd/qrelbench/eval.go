@@ -112,7 +112,7 @@ func printEvaluation(w io.Writer, ev benchmark.Evaluation) {
 	for _, c := range evalColumns {
 		fmt.Fprintf(w, "%-10s", c[0])
 		for _, r := range ev.Labelers {
-			cell := metricCell(&r.Result, c[1])
+			cell := r.Format(c[1])
 			if ci, ok := r.CI[c[1]]; ok {
 				cell += fmt.Sprintf(" [%.2f,%.2f]", ci[0], ci[1])
 			}
@@ -141,18 +141,6 @@ func printEvaluation(w io.Writer, ev benchmark.Evaluation) {
 	}
 }
 
-func metricCell(r *benchmark.Result, name string) string {
-	for _, u := range r.Undefined {
-		if u == name {
-			return "—"
-		}
-	}
-	v, ok := r.Metric(name)
-	if !ok {
-		return "—"
-	}
-	return fmt.Sprintf("%.3f", v)
-}
 
 func clipName(s string, n int) string {
 	if len([]rune(s)) <= n {
