@@ -141,7 +141,6 @@ func printEvaluation(w io.Writer, ev benchmark.Evaluation) {
 	}
 }
 
-
 func clipName(s string, n int) string {
 	if len([]rune(s)) <= n {
 		return s
