@@ -80,7 +80,7 @@ func gradeCounts(h []int, minGrade int) string {
 
 func distillFinetune(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "distill finetune", "distill finetune --train DIR --base-model MODEL --labeler NEWNAME [--endpoint LABELER | --base-url URL --api-key-env VAR] [--epochs N] [--poll 30s] [--restart]")
-	train := fs.String("train", "", "directory written by `distill export`")
+	train := fs.String("train", "", "`DIR` written by distill export")
 	base := fs.String("base-model", "", "model to fine-tune, e.g. gpt-4o-mini-2024-07-18")
 	labeler := fs.String("labeler", "", "name of the student labeler to register when the job succeeds")
 	endpoint := fs.String("endpoint", "", "labeler whose base URL, API key variable and Azure settings to use")

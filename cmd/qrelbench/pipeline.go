@@ -67,7 +67,7 @@ func runMine(ctx context.Context, e *env, args []string) error {
 
 func runLabel(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "label", "label --labeler NAME [--all] [--retry-failed] [--limit N] [--query ID…] [--concurrency N] [--batch]")
-	labeler := fs.String("labeler", "", "who grades (see `qrelbench labeler list`)")
+	labeler := fs.String("labeler", "", "who grades (`NAME` from qrelbench labeler list)")
 	all := fs.Bool("all", false, "regrade pairs already graded by this labeler")
 	retry := fs.Bool("retry-failed", false, "also retry pairs whose answer was unparseable or refused")
 	limit := fs.Int("limit", 0, "grade at most N pairs")
