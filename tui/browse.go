@@ -430,7 +430,12 @@ func (b *browseState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 			}
 		}
 		b.idx.head = msg.head
-		b.stale += len(msg.cells)
+		for _, c := range msg.cells {
+			// My own grades are applied as I give them: not news.
+			if c.LabelerID != m.me.ID {
+				b.stale++
+			}
+		}
 		var cmds []tea.Cmd
 		if len(msg.cells) > 0 {
 			cmds = append(cmds, m.stats.dirty(m))

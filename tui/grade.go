@@ -14,8 +14,9 @@ import (
 
 // pairData is a pair with every labeler's current judgment.
 type pairData struct {
-	view store.PairView
-	js   []store.Judgment
+	view   store.PairView
+	js     []store.Judgment
+	leased bool // leased to this annotator (drawn, or taken again)
 }
 
 func (p *pairData) ref() store.PairRef {
@@ -52,25 +53,39 @@ type reveal struct {
 	taken time.Duration
 }
 
-// gradeState is the Grade screen: the current pair and the order ahead.
+// gradeState is the Grade screen: the pair on screen and the one drawn
+// ahead of it. Pairs are drawn with store.NextPair, which leases each to
+// this annotator so that no pair is shown to more than K annotators at once
+// (K: the workspace setting "assign.k"), least-graded first, staying on the
+// query of the previous pair.
 type gradeState struct {
 	cur     *pairData
 	shownAt time.Time
-	loading int64 // pair being loaded to become current (0: none)
+	// reassigned: renewing the lease on the pair on screen failed (it
+	// lapsed and others took it); a grade is still accepted.
+	reassigned int64
 
-	queue     []store.PairRef // upcoming pairs not graded by me
-	cursor    store.PairRef   // keyset position after the last page fetched
-	fetching  bool
-	wrapped   bool // the scan went past the end and restarted at the top
-	exhausted bool // no ungraded pair left outside the queue
+	ahead   *pairData // drawn (and leased) while cur is on screen
+	drawing bool      // a draw is in flight
+	flying  int       // draws and loads in flight, disowned ones included
+	// dropped are pairs drawn (leased) that will not be shown: given back
+	// when quitting.
+	dropped []int64
+	drawSeq int   // bumped to disown draws in flight (undo, r)
+	query   int64 // query of the last pair shown: draws stay on it
+
+	// typed are keys pressed while no pair was on screen (booting, a draw
+	// in flight): replayed in order once one is, so typing ahead loses
+	// nothing.
+	typed []string
+
+	exhausted bool // NextPair had nothing left for me (skips honoured)
 	skipped   []store.PairRef
 	skipSet   map[int64]bool
 	recent    map[int64]bool // given a verdict this session (write may be pending)
 	later     []store.PairRef
 	laterDone bool // "judge later" pairs were fetched once the rest ran out
-
-	prefetched map[int64]*pairData
-	inflight   map[int64]bool
+	fetching  bool // the "judge later" list is being fetched
 
 	note     string // note for the current pair, saved with its grade
 	scroll   int
@@ -87,8 +102,6 @@ type gradeState struct {
 func (g *gradeState) init() {
 	g.skipSet = map[int64]bool{}
 	g.recent = map[int64]bool{}
-	g.prefetched = map[int64]*pairData{}
-	g.inflight = map[int64]bool{}
 }
 
 // ---- boot ---------------------------------------------------------------
@@ -97,17 +110,15 @@ type bootMsg struct {
 	me       store.Labeler
 	labelers []store.Labeler
 	progress store.Progress
-	refs     []store.PairRef
-	cursor   store.PairRef
-	wrapped  bool
+	query    int64
 	first    *pairData
 	err      error
 }
 
 // bootCmd loads what the first frame needs: the annotator's labeler, where
-// the last session stopped, the first page of pairs and the first pair.
+// the last session stopped and the first pair (drawn and leased).
 func (m *Model) bootCmd() tea.Cmd {
-	st, ctx, name := m.st, m.ctx, m.LabelerName()
+	st, ctx, name, prio := m.st, m.ctx, m.LabelerName(), m.opts.Priority
 	return func() tea.Msg {
 		var b bootMsg
 		b.me, b.err = st.EnsureLabeler(ctx, name, store.KindHuman)
@@ -125,28 +136,27 @@ func (m *Model) bootCmd() tea.Cmd {
 			return b
 		}
 		if ok {
-			// Resume at the start of the query last worked on, so its
-			// remaining pairs come first.
-			b.cursor = store.PairRef{QueryID: last.QueryID}
+			// Resume on the query last worked on.
+			b.query = last.QueryID
 		}
-		if b.refs, b.err = st.NextUngraded(ctx, b.me.ID, b.cursor.QueryID, b.cursor.DocID, pageSize); b.err != nil {
-			return b
-		}
-		if len(b.refs) == 0 && b.cursor.QueryID != 0 {
-			b.wrapped = true
-			b.cursor = store.PairRef{}
-			if b.refs, b.err = st.NextUngraded(ctx, b.me.ID, 0, 0, pageSize); b.err != nil {
-				return b
-			}
-		}
-		if len(b.refs) > 0 {
-			b.first, b.err = loadPair(ctx, st, b.refs[0].ID)
-		}
+		b.first, b.err = drawPair(ctx, st, b.me.ID, store.AssignOptions{QueryID: b.query, Priority: prio})
 		return b
 	}
 }
 
-const pageSize = 64
+// drawPair draws and leases the next pair with everyone's judgments on it
+// (nil: nothing left to serve now).
+func drawPair(ctx context.Context, st *store.Store, me int64, opt store.AssignOptions) (*pairData, error) {
+	v, ok, err := st.NextPair(ctx, me, opt)
+	if err != nil || !ok {
+		return nil, err
+	}
+	js, err := st.PairJudgments(ctx, v.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &pairData{view: v, js: js, leased: true}, nil
+}
 
 func (m *Model) onBoot(b bootMsg) tea.Cmd {
 	if b.err != nil {
@@ -158,28 +168,25 @@ func (m *Model) onBoot(b bootMsg) tea.Cmd {
 	m.me, m.labelers = b.me, b.labelers
 	g := &m.grade
 	g.progress, g.counted = b.progress, true
-	g.wrapped = b.wrapped
-	if len(b.refs) > 0 {
-		g.cursor = b.refs[len(b.refs)-1]
-		g.queue = b.refs[1:]
-		if len(b.refs) < pageSize {
-			g.fetching = false
-		}
+	g.query = b.query
+	cmds := []tea.Cmd{m.browse.loadCmd(m)}
+	if b.first != nil {
 		m.setCurrent(b.first)
+		cmds = append(cmds, g.replay(m))
 	} else {
 		g.exhausted = true
-		g.cursor = store.PairRef{}
 	}
-	return tea.Batch(m.browse.loadCmd(m), m.grade.topUp(m))
+	cmds = append(cmds, g.fill(m))
+	return tea.Batch(cmds...)
 }
 
 // ---- messages -----------------------------------------------------------
 
-type pageMsg struct {
-	from    store.PairRef
-	refs    []store.PairRef
-	wrapped bool
-	err     error
+// drawnMsg is the result of a draw.
+type drawnMsg struct {
+	seq  int
+	data *pairData // nil: nothing to serve
+	err  error
 }
 
 type laterMsg struct {
@@ -188,6 +195,7 @@ type laterMsg struct {
 }
 
 type pairLoadedMsg struct {
+	seq  int
 	id   int64
 	data *pairData
 	err  error
@@ -198,10 +206,83 @@ type progressMsg struct {
 	err error
 }
 
+// leaseTickMsg renews the lease on the pairs held (every leaseEvery).
+type leaseTickMsg struct{}
+
+// renewedMsg is the result of renewing the lease on a pair.
+type renewedMsg struct {
+	id  int64
+	ok  bool
+	err error
+}
+
+// leaseEvery is how often the lease on the pair on screen is renewed; a
+// lease lasts store.DefaultLease.
+const leaseEvery = 30 * time.Second
+
+func (m *Model) leaseTickCmd() tea.Cmd {
+	if !m.ticks {
+		return nil
+	}
+	return tea.Tick(leaseEvery, func(time.Time) tea.Msg { return leaseTickMsg{} })
+}
+
+// renewCmd renews this annotator's leases on the pair on screen and the
+// one drawn ahead.
+func (g *gradeState) renewCmd(m *Model) tea.Cmd {
+	if m.me.ID == 0 || m.quitting {
+		return nil
+	}
+	var cmds []tea.Cmd
+	st, ctx, me := m.st, m.ctx, m.me.ID
+	for _, p := range []*pairData{g.cur, g.ahead} {
+		if p == nil || !p.leased || g.recent[p.view.ID] {
+			continue
+		}
+		id := p.view.ID
+		cmds = append(cmds, func() tea.Msg {
+			ok, err := st.RenewLease(ctx, id, me, 0, time.Time{})
+			return renewedMsg{id: id, ok: ok, err: err}
+		})
+	}
+	return tea.Batch(cmds...)
+}
+
 func (g *gradeState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
-	case pageMsg:
-		return g.onPage(m, msg), true
+	case drawnMsg:
+		g.flying--
+		if m.quitting {
+			// Draws in flight are waited for, and their pairs given back.
+			if msg.seq == g.drawSeq {
+				g.drawing = false
+			}
+			if msg.data != nil {
+				g.dropped = append(g.dropped, msg.data.view.ID)
+			}
+			return m.maybeQuit(nil), true
+		}
+		return g.onDrawn(m, msg), true
+	case leaseTickMsg:
+		return tea.Batch(m.leaseTickCmd(), g.renewCmd(m)), true
+	case renewedMsg:
+		if msg.err != nil {
+			m.setFlash("renewing the lease: "+msg.err.Error(), true)
+			return nil, true
+		}
+		if g.cur != nil && g.cur.view.ID == msg.id && !g.recent[msg.id] {
+			if msg.ok {
+				g.reassigned = 0
+			} else {
+				g.reassigned = msg.id
+			}
+		}
+		if !msg.ok && g.ahead != nil && g.ahead.view.ID == msg.id {
+			// Nobody has seen it yet: draw another instead.
+			g.ahead = nil
+			return g.fill(m), true
+		}
+		return nil, true
 	case laterMsg:
 		g.fetching = false
 		g.laterDone = true
@@ -214,26 +295,27 @@ func (g *gradeState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 				g.later = append(g.later, r)
 			}
 		}
-		if g.cur == nil && g.loading == 0 {
-			return g.advance(m), true
-		}
-		return nil, true
+		return g.fill(m), true
 	case pairLoadedMsg:
-		delete(g.inflight, msg.id)
-		if msg.err != nil {
-			m.setFlash("loading pair: "+msg.err.Error(), true)
-			if g.loading == msg.id {
-				g.loading = 0
+		g.flying--
+		if m.quitting {
+			if msg.seq == g.drawSeq {
+				g.drawing = false
 			}
+			if msg.data != nil && msg.data.leased {
+				g.dropped = append(g.dropped, msg.id)
+			}
+			return m.maybeQuit(nil), true
+		}
+		if msg.seq != g.drawSeq {
 			return nil, true
 		}
-		if g.loading == msg.id {
-			g.loading = 0
-			m.setCurrent(msg.data)
-			return g.prefetch(m), true
+		g.drawing = false
+		if msg.err != nil {
+			m.setFlash("loading pair: "+msg.err.Error(), true)
+			return nil, true
 		}
-		g.prefetched[msg.id] = msg.data
-		return nil, true
+		return g.arrive(m, msg.data), true
 	case progressMsg:
 		if msg.err == nil {
 			g.progress, g.counted = msg.p, true
@@ -241,6 +323,56 @@ func (g *gradeState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		return nil, true
 	}
 	return nil, false
+}
+
+// onDrawn takes a drawn pair: on screen when none is, else ahead.
+func (g *gradeState) onDrawn(m *Model, msg drawnMsg) tea.Cmd {
+	if msg.seq != g.drawSeq {
+		// Disowned (undo, r): its lease lapses or the next draw drops it.
+		return nil
+	}
+	g.drawing = false
+	if msg.err != nil {
+		m.setFlash("drawing a pair: "+msg.err.Error(), true)
+		return nil
+	}
+	if msg.data == nil {
+		if len(g.skipped) > 0 {
+			// Only skipped pairs are left: they come back, in order.
+			g.skipped, g.skipSet = nil, map[int64]bool{}
+			return g.fill(m)
+		}
+		g.exhausted = true
+		return g.fill(m)
+	}
+	return g.arrive(m, msg.data)
+}
+
+// arrive places a pair that was drawn or loaded.
+func (g *gradeState) arrive(m *Model, p *pairData) tea.Cmd {
+	if p == nil {
+		return g.fill(m)
+	}
+	switch {
+	case g.cur == nil:
+		m.setCurrent(p)
+		return tea.Batch(g.replay(m), g.fill(m))
+	case g.ahead == nil && g.cur.view.ID != p.view.ID:
+		g.ahead = p
+	}
+	return nil
+}
+
+// replay applies the keys typed while no pair was on screen.
+func (g *gradeState) replay(m *Model) tea.Cmd {
+	var cmds []tea.Cmd
+	for len(g.typed) > 0 && g.cur != nil && m.input == nil && !m.quitting {
+		k := g.typed[0]
+		g.typed = g.typed[1:]
+		cmd, _ := g.key(m, k)
+		cmds = append(cmds, cmd)
+	}
+	return tea.Batch(cmds...)
 }
 
 // setCurrent shows a pair and starts its clock.
@@ -251,171 +383,133 @@ func (m *Model) setCurrent(p *pairData) {
 	g.scroll = 0
 	g.wrapFor = 0
 	g.note = ""
+	g.reassigned = 0
 	if p != nil {
+		g.query = p.view.QueryID
 		if j, ok := p.judgment(m.me.ID); ok {
 			g.note = j.Note
 		}
 	}
-	g.done = p == nil
+	g.done = false
 }
 
-// topUp fetches the next page when the queue runs low.
-func (g *gradeState) topUp(m *Model) tea.Cmd {
-	if g.fetching || len(g.queue) >= pageSize/4 || m.me.ID == 0 {
+// pendingPairs are the pairs with a write queued or in flight: a draw keeps
+// their leases (their grade is not committed yet) and never serves them.
+func (m *Model) pendingPairs() []int64 {
+	var ids []int64
+	if m.writing && m.writingPair != 0 {
+		ids = append(ids, m.writingPair)
+	}
+	for _, w := range m.writes {
+		ids = append(ids, w.j.PairID)
+	}
+	return ids
+}
+
+// fill draws what is missing: the pair on screen, else the one ahead; when
+// NextPair has nothing left, the pairs marked "judge later".
+func (g *gradeState) fill(m *Model) tea.Cmd {
+	if m.me.ID == 0 || m.quitting || g.drawing || (g.cur != nil && g.ahead != nil) {
+		g.updateDone()
 		return nil
 	}
 	if g.exhausted {
-		if g.laterDone {
+		if g.cur != nil {
 			return nil
 		}
-		g.fetching = true
-		st, ctx, me := m.st, m.ctx, m.me.ID
-		return func() tea.Msg {
-			refs, err := st.PairsWithStatus(ctx, me, store.StatusUnsure, 10000)
-			return laterMsg{refs: refs, err: err}
+		for len(g.later) > 0 {
+			r := g.later[0]
+			g.later = g.later[1:]
+			if !g.recent[r.ID] {
+				return g.load(m, r.ID, false)
+			}
 		}
-	}
-	g.fetching = true
-	st, ctx, me, from := m.st, m.ctx, m.me.ID, g.cursor
-	return func() tea.Msg {
-		refs, err := st.NextUngraded(ctx, me, from.QueryID, from.DocID, pageSize)
-		return pageMsg{from: from, refs: refs, err: err}
-	}
-}
-
-func (g *gradeState) onPage(m *Model, msg pageMsg) tea.Cmd {
-	g.fetching = false
-	if msg.err != nil {
-		m.setFlash("loading pairs: "+msg.err.Error(), true)
+		if !g.laterDone && !g.fetching {
+			g.fetching = true
+			st, ctx, me := m.st, m.ctx, m.me.ID
+			return func() tea.Msg {
+				refs, err := st.PairsWithStatus(ctx, me, store.StatusUnsure, 10000)
+				return laterMsg{refs: refs, err: err}
+			}
+		}
+		g.updateDone()
 		return nil
 	}
-	if len(msg.refs) == 0 {
-		if msg.from != (store.PairRef{}) && !g.wrapped {
-			g.wrapped = true
-			g.cursor = store.PairRef{}
-			return g.topUp(m)
-		}
-		g.exhausted = true
-		var cmd tea.Cmd
-		if g.cur == nil && g.loading == 0 {
-			cmd = g.advance(m)
-		}
-		return tea.Batch(cmd, g.topUp(m))
+	g.drawing = true
+	keep := m.pendingPairs()
+	if g.cur != nil {
+		keep = append(keep, g.cur.view.ID)
 	}
-	g.cursor = msg.refs[len(msg.refs)-1]
-	queued := make(map[int64]bool, len(g.queue))
-	for _, r := range g.queue {
-		queued[r.ID] = true
+	skip := make([]int64, 0, len(g.skipped))
+	for _, r := range g.skipped {
+		skip = append(skip, r.ID)
 	}
-	for _, r := range msg.refs {
-		if g.recent[r.ID] || g.skipSet[r.ID] || queued[r.ID] || (g.cur != nil && g.cur.view.ID == r.ID) || g.loading == r.ID {
-			continue
-		}
-		g.queue = append(g.queue, r)
+	opt := store.AssignOptions{QueryID: g.query, Skip: skip, Keep: keep, Priority: m.opts.Priority}
+	st, ctx, me, seq := m.st, m.ctx, m.me.ID, g.drawSeq
+	g.flying++
+	return func() tea.Msg {
+		p, err := drawPair(ctx, st, me, opt)
+		return drawnMsg{seq: seq, data: p, err: err}
 	}
-	var cmds []tea.Cmd
-	if g.cur == nil && g.loading == 0 {
-		cmds = append(cmds, g.advance(m))
-	}
-	cmds = append(cmds, g.topUp(m), g.prefetch(m))
-	return tea.Batch(cmds...)
 }
 
-// next picks the pair to show after the current one: the queue (same query
-// first), then the skipped pairs, then the ones marked "judge later".
-func (g *gradeState) next() (store.PairRef, bool) {
-	if len(g.queue) > 0 {
-		r := g.queue[0]
-		g.queue = g.queue[1:]
-		return r, true
-	}
-	if !g.exhausted {
-		return store.PairRef{}, false
-	}
-	for len(g.skipped) > 0 {
-		r := g.skipped[0]
-		g.skipped = g.skipped[1:]
-		delete(g.skipSet, r.ID)
-		if !g.recent[r.ID] {
-			return r, true
-		}
-	}
-	for len(g.later) > 0 {
-		r := g.later[0]
-		g.later = g.later[1:]
-		if !g.recent[r.ID] {
-			return r, true
-		}
-	}
-	return store.PairRef{}, false
+func (g *gradeState) updateDone() {
+	g.done = g.cur == nil && g.exhausted && g.laterDone && !g.fetching && !g.drawing && len(g.later) == 0
 }
 
-// advance moves to the next pair, instantly when it was prefetched.
+// advance moves to the pair drawn ahead (at once) and draws the next one.
 func (g *gradeState) advance(m *Model) tea.Cmd {
-	r, ok := g.next()
-	if !ok {
-		m.setCurrent(nil)
-		g.done = g.exhausted && g.laterDone && !g.fetching
-		return g.topUp(m)
+	next := g.ahead
+	g.ahead = nil
+	if next != nil && g.recent[next.view.ID] {
+		next = nil // judged meanwhile (Pair screen, Browse)
 	}
-	return tea.Batch(g.show(m, r.ID), g.topUp(m))
+	m.setCurrent(next)
+	return g.fill(m)
 }
 
-// show makes a pair current, loading it unless it was prefetched.
-func (g *gradeState) show(m *Model, id int64) tea.Cmd {
-	if p, ok := g.prefetched[id]; ok {
-		delete(g.prefetched, id)
-		m.setCurrent(p)
-		g.loading = 0
-		return g.prefetch(m)
-	}
-	m.setCurrent(nil)
-	g.done = false
-	g.loading = id
-	g.inflight[id] = true
-	st, ctx := m.st, m.ctx
+// load shows a pair that is not drawn (after an undo, or marked "judge
+// later"); lease: take the lease on it again when it can still be served.
+func (g *gradeState) load(m *Model, id int64, lease bool) tea.Cmd {
+	g.drawing = true
+	g.flying++
+	st, ctx, me, seq := m.st, m.ctx, m.me.ID, g.drawSeq
 	return func() tea.Msg {
 		p, err := loadPair(ctx, st, id)
-		return pairLoadedMsg{id: id, data: p, err: err}
+		if err == nil && lease {
+			p.leased, err = st.RenewLease(ctx, id, me, 0, time.Time{})
+		}
+		return pairLoadedMsg{seq: seq, id: id, data: p, err: err}
 	}
 }
 
-// prefetch loads the next two pairs so grading never waits on the disk.
-func (g *gradeState) prefetch(m *Model) tea.Cmd {
-	want := map[int64]bool{}
-	for i := 0; i < len(g.queue) && i < 2; i++ {
-		want[g.queue[i].ID] = true
-	}
-	for id := range g.prefetched {
-		if !want[id] {
-			delete(g.prefetched, id)
-		}
-	}
+// reopen shows a pair again (after an undo); the one on screen becomes the
+// next, and the one drawn ahead goes back.
+func (g *gradeState) reopen(m *Model, id int64) tea.Cmd {
+	delete(g.recent, id)
+	g.last = nil
+	g.drawSeq++ // disown draws in flight
 	var cmds []tea.Cmd
-	st, ctx := m.st, m.ctx
-	for id := range want {
-		if g.prefetched[id] != nil || g.inflight[id] {
-			continue
-		}
-		g.inflight[id] = true
-		cmds = append(cmds, func() tea.Msg {
-			p, err := loadPair(ctx, st, id)
-			return pairLoadedMsg{id: id, data: p, err: err}
-		})
+	if g.ahead != nil {
+		cmds = append(cmds, m.releaseCmd(g.ahead.view.ID))
+		g.ahead = nil
 	}
+	if g.cur != nil && g.cur.view.ID != id {
+		g.ahead = g.cur
+	}
+	g.cur = nil
+	g.exhausted = false
+	cmds = append(cmds, g.load(m, id, true))
 	return tea.Batch(cmds...)
 }
 
-// reopen shows a pair again (after an undo), putting the current one back
-// at the front of the queue.
-func (g *gradeState) reopen(m *Model, id int64) tea.Cmd {
-	delete(g.recent, id)
-	if g.cur != nil && g.cur.view.ID != id {
-		g.queue = append([]store.PairRef{g.cur.ref()}, g.queue...)
+// releaseCmd gives back this annotator's lease on a pair.
+func (m *Model) releaseCmd(id int64) tea.Cmd {
+	st, ctx, me := m.st, context.WithoutCancel(m.ctx), m.me.ID
+	return func() tea.Msg {
+		_ = st.ReleaseLease(ctx, id, me)
+		return nil
 	}
-	g.last = nil
-	g.prefetched = map[int64]*pairData{}
-	return g.show(m, id)
 }
 
 func (g *gradeState) progressCmd(m *Model) tea.Cmd {
@@ -472,10 +566,19 @@ func bumpProgress(p *store.Progress, status string, d int) {
 	}
 }
 
+// typeAhead keeps a verdict key pressed while no pair is on screen (the
+// next one is being drawn) to apply it to that pair when it arrives.
+func (g *gradeState) typeAhead(key string) (tea.Cmd, bool) {
+	if !g.done && len(g.typed) < 1000 {
+		g.typed = append(g.typed, key)
+	}
+	return nil, true
+}
+
 func (g *gradeState) key(m *Model, key string) (tea.Cmd, bool) {
 	if gr, ok := m.digit(key); ok {
 		if g.cur == nil {
-			return nil, true
+			return g.typeAhead(key)
 		}
 		p := g.cur
 		mine := store.Judgment{PairID: p.view.ID, LabelerID: m.me.ID, Grade: gr, Status: store.StatusOK, Note: g.note}
@@ -487,7 +590,7 @@ func (g *gradeState) key(m *Model, key string) (tea.Cmd, bool) {
 	switch key {
 	case "x":
 		if g.cur == nil {
-			return nil, true
+			return g.typeAhead(key)
 		}
 		cmd := m.verdict(g.cur, 0, store.StatusUnsure, g.note)
 		m.setFlash("marked unsure: it comes back once the rest is done", false)
@@ -495,7 +598,7 @@ func (g *gradeState) key(m *Model, key string) (tea.Cmd, bool) {
 		return tea.Batch(cmd, g.advance(m)), true
 	case "s":
 		if g.cur == nil {
-			return nil, true
+			return g.typeAhead(key)
 		}
 		r := g.cur.ref()
 		if !g.skipSet[r.ID] {
@@ -534,10 +637,8 @@ func (g *gradeState) key(m *Model, key string) (tea.Cmd, bool) {
 		}
 		return nil, true
 	case "r":
-		g.exhausted, g.laterDone, g.wrapped = false, false, false
-		g.cursor = store.PairRef{}
-		cmds := []tea.Cmd{g.progressCmd(m), g.topUp(m)}
-		return tea.Batch(cmds...), true
+		g.exhausted, g.laterDone = false, false
+		return tea.Batch(g.progressCmd(m), g.fill(m)), true
 	}
 	return nil, false
 }
@@ -591,7 +692,7 @@ func (g *gradeState) fixedRows(m *Model) int {
 func (g *gradeState) view(m *Model, w, h int) []string {
 	s := m.sty
 	if g.cur == nil {
-		if g.done && !g.fetching && g.loading == 0 {
+		if g.done {
 			return []string{"", s.ok.Render("  Nothing left to grade."), "",
 				s.muted.Render("  Every pair has your grade (or waits as unsure)."),
 				s.muted.Render("  Browse (tab) to review, or press r to look for new pairs.")}

@@ -31,6 +31,11 @@ type statsResult struct {
 	dist     [][]int   // per labeler, count per level
 	activity []store.Activity
 	pairs    int
+	// Krippendorff's ordinal alpha over the human annotators (human:gold
+	// left out), missing grades allowed, over the pairs two or more graded.
+	alpha       float64 // NaN: undefined
+	alphaUnits  int
+	alphaRaters int
 }
 
 type statsMsg struct {
@@ -128,9 +133,50 @@ func computeStats(ctx context.Context, st *store.Store, labs []store.Labeler, co
 			res.conf[j][i] = tr
 		}
 	}
+	res.alpha, res.alphaUnits, res.alphaRaters = humanAlpha(labs, cols)
 	var err error
 	res.activity, err = st.HumanActivity(ctx)
 	return res, err
+}
+
+// humanAlpha is Krippendorff's ordinal alpha over every human annotator
+// (human:gold, the adjudicated grades, left out), with missing grades as
+// NaN, over the pairs at least two of them graded: what
+// benchmark.ComputeAgreement reports as the CLI's human alpha, computed from
+// the grades the browse index already holds instead of re-reading the
+// workspace.
+func humanAlpha(labs []store.Labeler, cols [][]int8) (alpha float64, units, raters int) {
+	var hc [][]int8
+	for i, l := range labs {
+		if l.Kind == store.KindHuman && l.Name != store.GoldLabeler {
+			hc = append(hc, cols[i])
+		}
+	}
+	raters = len(hc)
+	if raters < 2 {
+		return math.NaN(), 0, raters
+	}
+	var data [][]float64
+	row := make([]float64, raters)
+	for r := range hc[0] {
+		n := 0
+		for i, c := range hc {
+			if v := c[r]; v >= 0 {
+				row[i] = float64(v)
+				n++
+			} else {
+				row[i] = math.NaN()
+			}
+		}
+		if n >= 2 {
+			data = append(data, append([]float64(nil), row...))
+		}
+	}
+	v, ok := benchmark.KrippendorffAlpha(data, benchmark.Ordinal)
+	if !ok {
+		v = math.NaN()
+	}
+	return v, len(data), raters
 }
 
 func (s *statsState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
@@ -242,6 +288,7 @@ func (s *statsState) view(m *Model, w, h int) []string {
 		}
 		out = append(out, line)
 	}
+	out = append(out, s.alphaLine(m))
 	out = append(out, "")
 	// Confusion heatmap.
 	a, b := s.a, s.b
@@ -323,6 +370,20 @@ func (s *statsState) view(m *Model, w, h int) []string {
 	}
 	s.scroll = min(s.scroll, max(len(out)-h, 0))
 	return out[s.scroll:]
+}
+
+// alphaLine is the annotators' agreement: Krippendorff's ordinal alpha.
+func (s *statsState) alphaLine(m *Model) string {
+	st, r := m.sty, s.res
+	label := " " + st.header.Render("Humans α") + " "
+	switch {
+	case r.alphaRaters < 2:
+		return label + st.muted.Render("— (Krippendorff's ordinal α needs two human annotators)")
+	case math.IsNaN(r.alpha):
+		return label + st.muted.Render(fmt.Sprintf("— (undefined: %d pairs graded by two or more of %d humans)", r.alphaUnits, r.alphaRaters))
+	}
+	return label + kappaStyle(m, r.alpha).Render(fmt.Sprintf("%.2f", r.alpha)) +
+		st.muted.Render(fmt.Sprintf("  Krippendorff's ordinal α, %d humans, %d pairs graded by two or more", r.alphaRaters, r.alphaUnits))
 }
 
 func kappaStyle(m *Model, v float64) lipgloss.Style {

@@ -11,6 +11,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os/user"
@@ -32,6 +33,10 @@ type Options struct {
 	// Blind hides other labelers' grades on a pair until the annotator has
 	// graded it.
 	Blind bool
+	// Priority draws first, among the least-graded pairs, those where the
+	// teacher and the student disagree most or are least certain (see
+	// store.AssignOptions.Priority).
+	Priority bool
 	// Jobs are the background runs the Runs screen can start (see package
 	// tui/jobs for the pipeline's). None: the Runs screen only lists runs.
 	Jobs []Job
@@ -84,12 +89,37 @@ const (
 	scrBrowse
 	scrPair
 	scrStats
+	scrAdjudicate // adjudicators only
 	scrRuns
 	scrHelp
 	numScreens
 )
 
-var screenNames = [...]string{"Grade", "Browse", "Pair", "Stats", "Runs", "Help"}
+var screenNames = [...]string{"Grade", "Browse", "Pair", "Stats", "Adjudicate", "Runs", "Help"}
+
+// tabs are the screens in tab order: Adjudicate only for adjudicators.
+func (m *Model) tabs() []screen {
+	out := make([]screen, 0, numScreens)
+	for s := screen(0); s < numScreens; s++ {
+		if s == scrAdjudicate && !m.isAdjudicator() {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// tab is the screen d tabs away from the current one.
+func (m *Model) tab(d int) screen {
+	ts := m.tabs()
+	i := 0
+	for j, s := range ts {
+		if s == m.screen {
+			i = j
+		}
+	}
+	return ts[(i+d+len(ts))%len(ts)]
+}
 
 // Model is the root model of one session.
 type Model struct {
@@ -116,9 +146,12 @@ type Model struct {
 	flashBad      bool
 
 	// Writes are applied one at a time in order (grade, then its undo).
-	writes   []writeOp
-	writing  bool
-	quitting bool
+	writes      []writeOp
+	writing     bool
+	writingPair int64 // the pair of the write in flight
+	quitting    bool
+	released    bool   // leases given back on the way out
+	banner      string // shown over the tabs (server shutting down)
 
 	input *lineInput // modal one-line input (note, search), or nil
 
@@ -126,6 +159,7 @@ type Model struct {
 	browse browseState
 	pair   pairState
 	stats  statsState
+	adj    adjState
 	runs   runsState
 }
 
@@ -170,7 +204,7 @@ func (m *Model) LabelerName() string { return "human:" + m.annotator }
 
 // Init loads what the first frame needs and, concurrently, the browse index.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(tea.RequestBackgroundColor, m.bootCmd(), m.tickCmd())
+	return tea.Batch(tea.RequestBackgroundColor, m.bootCmd(), m.tickCmd(), m.leaseTickCmd())
 }
 
 // tickMsg drives the periodic refresh of grades written by others.
@@ -182,6 +216,12 @@ func (m *Model) tickCmd() tea.Cmd {
 	}
 	return tea.Tick(2*time.Second, func(time.Time) tea.Msg { return tickMsg{} })
 }
+
+// ShutdownMsg tells the workbench that it must end (the SSH server is
+// shutting down): it shows Reason over the tabs, commits every pending
+// write, then quits. (tui/sshserve sends it when serve sets it as the
+// Config's ShutdownMsg.)
+type ShutdownMsg struct{ Reason string }
 
 // errMsg reports a failed read.
 type errMsg struct {
@@ -204,6 +244,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case bootMsg:
 		return m, m.onBoot(msg)
+	case ShutdownMsg:
+		m.banner = msg.Reason
+		if m.banner == "" {
+			m.banner = "server shutting down — your grades are saved"
+		}
+		return m, m.quit()
 	case errMsg:
 		m.setFlash(msg.what+": "+msg.err.Error(), true)
 		return m, nil
@@ -229,6 +275,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	}
 	if cmd, ok := m.stats.update(m, msg); ok {
+		return m, cmd
+	}
+	if cmd, ok := m.adj.update(m, msg); ok {
 		return m, cmd
 	}
 	if cmd, ok := m.runs.update(m, msg); ok {
@@ -261,6 +310,8 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		cmd, handled = m.pair.key(m, key)
 	case scrStats:
 		cmd, handled = m.stats.key(m, key)
+	case scrAdjudicate:
+		cmd, handled = m.adj.key(m, key)
 	case scrRuns:
 		cmd, handled = m.runs.key(m, key)
 	case scrHelp:
@@ -273,9 +324,9 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	case "q":
 		return m.quit()
 	case "tab":
-		return m.show(screen((int(m.screen) + 1) % int(numScreens)))
+		return m.show(m.tab(1))
 	case "shift+tab":
-		return m.show(screen((int(m.screen) + int(numScreens) - 1) % int(numScreens)))
+		return m.show(m.tab(-1))
 	case "?":
 		if m.screen == scrHelp {
 			return m.show(m.back)
@@ -331,6 +382,10 @@ func (m *Model) show(s screen) tea.Cmd {
 		}
 	case scrStats:
 		return m.stats.recompute(m)
+	case scrAdjudicate:
+		// Read again on every visit: others decide too.
+		m.adj.after, m.adj.end, m.adj.loading = 0, false, false
+		return m.adj.loadCmd(m, true)
 	case scrRuns:
 		return m.runs.historyCmd(m)
 	}
@@ -361,10 +416,25 @@ func (m *Model) maybeQuit(cmd tea.Cmd) tea.Cmd {
 	if !m.quitting {
 		return cmd
 	}
-	if m.writing || len(m.writes) > 0 || m.runs.active() > 0 {
+	if m.writing || len(m.writes) > 0 || m.runs.active() > 0 || m.grade.flying > 0 {
 		return cmd
 	}
-	return tea.Batch(cmd, tea.Quit)
+	// Every grade is committed and no draw is in flight: the pairs held
+	// go back to the pool.
+	var release []tea.Cmd
+	if !m.released && m.me.ID != 0 {
+		m.released = true
+		ids := m.grade.dropped
+		for _, p := range []*pairData{m.grade.cur, m.grade.ahead} {
+			if p != nil && p.leased {
+				ids = append(ids, p.view.ID)
+			}
+		}
+		for _, id := range ids {
+			release = append(release, m.releaseCmd(id))
+		}
+	}
+	return tea.Batch(cmd, tea.Sequence(append(release, tea.Quit)...))
 }
 
 func (m *Model) cancelRuns() {
@@ -382,6 +452,7 @@ type writeKind int
 const (
 	writePut writeKind = iota
 	writeUndo
+	writeAdjudicate // j: the pair, grade and note decided; LabelerID the adjudicator
 )
 
 type writeOp struct {
@@ -412,9 +483,13 @@ func (m *Model) nextWrite() tea.Cmd {
 	op := m.writes[0]
 	m.writes = m.writes[1:]
 	m.writing = true
+	m.writingPair = op.j.PairID
 	st, ctx := m.st, context.WithoutCancel(m.ctx)
 	return func() tea.Msg {
 		switch op.kind {
+		case writeAdjudicate:
+			err := st.Adjudicate(ctx, op.j.PairID, op.j.LabelerID, op.j.Grade, op.j.Note)
+			return writeDoneMsg{op: op, pairID: op.j.PairID, ok: err == nil, err: err}
 		case writeUndo:
 			id, ok, err := st.Undo(ctx, op.j.LabelerID)
 			return writeDoneMsg{op: op, pairID: id, ok: ok, err: err}
@@ -428,9 +503,12 @@ func (m *Model) nextWrite() tea.Cmd {
 
 func (m *Model) onWriteDone(msg writeDoneMsg) tea.Cmd {
 	m.writing = false
+	m.writingPair = 0
 	var cmds []tea.Cmd
 	if msg.err != nil {
-		if msg.op.tries < 3 {
+		if msg.op.kind == writeAdjudicate && errors.Is(msg.err, store.ErrNotAdjudicator) {
+			m.setFlash("NOT SAVED: "+msg.err.Error(), true)
+		} else if msg.op.tries < 3 {
 			msg.op.tries++
 			m.writes = append([]writeOp{msg.op}, m.writes...)
 			m.setFlash("retrying a write: "+msg.err.Error(), true)
@@ -441,6 +519,8 @@ func (m *Model) onWriteDone(msg writeDoneMsg) tea.Cmd {
 		switch msg.op.kind {
 		case writeUndo:
 			cmds = append(cmds, m.onUndone(msg))
+		case writeAdjudicate:
+			cmds = append(cmds, m.adjudicated(msg.op))
 		case writePut:
 			m.browse.applyMine(m, msg.op.j)
 			if m.pair.id == msg.op.j.PairID {
@@ -508,6 +588,8 @@ func (m *Model) render() string {
 			body = m.pair.view(m, w, bodyH)
 		case scrStats:
 			body = m.stats.view(m, w, bodyH)
+		case scrAdjudicate:
+			body = m.adj.view(m, w, bodyH)
 		case scrRuns:
 			body = m.runs.view(m, w, bodyH)
 		case scrHelp:
@@ -535,7 +617,10 @@ func (m *Model) render() string {
 func (m *Model) headerLine(w int) string {
 	var b strings.Builder
 	b.WriteString(m.sty.title.Render(" qrelbench "))
-	for i := screen(0); i < numScreens; i++ {
+	if m.banner != "" {
+		return m.sty.warn.Render(" ⚠ " + m.banner)
+	}
+	for _, i := range m.tabs() {
 		name := screenNames[i]
 		if i == m.screen {
 			b.WriteString(" " + m.sty.tabActive.Render(name) + " ")
@@ -582,6 +667,9 @@ func (m *Model) statusLine() string {
 		}
 		return m.sty.accent.Render(" " + m.flash)
 	}
+	if g := &m.grade; m.screen == scrGrade && g.cur != nil && g.reassigned == g.cur.view.ID {
+		return m.sty.warn.Render(" reassigned: your hold on this pair lapsed and others took it — your grade still counts")
+	}
 	return m.sty.muted.Render(" " + m.grade.progressText(m))
 }
 
@@ -596,6 +684,8 @@ func (m *Model) footerLine(w int) string {
 		hints = [][2]string{{m.gradeKeys(), "grade"}, {"x", "unsure"}, {"n", "note"}, {"u", "undo"}, {"j/k", "scroll"}, {"esc", "back"}}
 	case scrStats:
 		hints = [][2]string{{"←/→", "row labeler"}, {"↑/↓", "column labeler"}, {"j/k", "scroll"}, {"r", "recompute"}}
+	case scrAdjudicate:
+		hints = [][2]string{{m.gradeKeys(), "decide"}, {"n", "note"}, {"s", "later"}, {"j/k", "scroll"}, {"enter", "details"}, {"r", "reload"}}
 	case scrRuns:
 		hints = [][2]string{{"n", "new run"}, {"j/k", "select"}, {"c", "cancel"}, {"r", "refresh"}}
 	case scrHelp:

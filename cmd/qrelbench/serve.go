@@ -25,7 +25,7 @@ func init() {
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "serve", "serve --authorized-keys FILE [--listen :2222] [--host-key PATH] [--k N] [--adjudicators a,b]")
+	fs := newFlags(e, "serve", "serve --authorized-keys FILE [--listen :2222] [--host-key PATH] [--k N] [--adjudicators a,b] [--priority]")
 	listen := fs.String("listen", ":2222", "address to listen on")
 	keys := fs.String("authorized-keys", "", "keys file: authorized_keys lines whose comment names the annotator, or `NAME KEY` lines (required)")
 	hostKey := fs.String("host-key", "", "host key file, created once (default: the workspace path + .hostkey)")
@@ -33,6 +33,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	var adjudicators multiFlag
 	fs.Var(&adjudicators, "adjudicators", "annotators allowed to adjudicate disagreements (comma-separated; added to those already marked)")
 	blind := fs.Bool("blind", true, "hide other labelers' grades on a pair until the annotator has graded it")
+	priority := fs.Bool("priority", false, "serve first the pairs where the teacher and the student disagree most or are least certain")
 	grace := fs.Duration("grace", 10*time.Second, "on shutdown, how long each session has to save before it is closed")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -73,8 +74,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		HostKey:        *hostKey,
 		Log:            e.stderr, // bad key lines are reported here with their line numbers
 		Grace:          *grace,
+		ShutdownMsg:    tui.ShutdownMsg{Reason: "server shutting down — your grades are saved"},
 		NewModel: func(s *sshserve.Session) tea.Model {
-			return tui.New(st, tui.Options{Annotator: s.Annotator, Blind: *blind, Environ: s.Environ})
+			return tui.New(st, tui.Options{Annotator: s.Annotator, Blind: *blind, Priority: *priority, Environ: s.Environ})
 		},
 	})
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -193,5 +195,212 @@ func TestServeWorkbench(t *testing.T) {
 	}
 	if _, _, err := coreCLI(t, db, "serve"); err == nil || !strings.Contains(err.Error(), "--authorized-keys") {
 		t.Errorf("serve without keys: %v", err)
+	}
+}
+
+// TestServeTwentyAnnotators: `qrelbench serve` with the real workbench and
+// twenty SSH clients (x/crypto/ssh on loopback), each typing its digits at
+// full speed, all at once, before the workbench has even drawn its first
+// pair. No grade is lost or duplicated (each client's stored history is
+// exactly the keys it typed, in order), every grade is its annotator's, and
+// no pair gets more than K human grades (K=1 and K=2).
+func TestServeTwentyAnnotators(t *testing.T) {
+	for _, k := range []int{1, 2} {
+		t.Run(fmt.Sprintf("K=%d", k), func(t *testing.T) { serveTwenty(t, k) })
+	}
+}
+
+func serveTwenty(t *testing.T, k int) {
+	const clients, perClient = 20, 12
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "ws.db")
+	// 8 queries × 40 docs = 320 pairs for K=1; 8 × 25 = 200 pairs (400
+	// grades) for K=2; 240 grades are typed.
+	nd := 40
+	if k == 2 {
+		nd = 25
+	}
+	st, err := store.Create(ctx, db, store.Scales["0-3"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Tx(ctx, func(tx *store.Store) error {
+		var docs []int64
+		for d := 0; d < nd; d++ {
+			doc := store.Document{ExtID: fmt.Sprintf("d%d", d), Title: fmt.Sprintf("doc %d", d), Body: "some text about bees"}
+			if _, err := tx.PutDocument(ctx, &doc, false); err != nil {
+				return err
+			}
+			docs = append(docs, doc.ID)
+		}
+		for q := 0; q < 8; q++ {
+			qq := store.Query{ExtID: fmt.Sprintf("q%d", q), Text: fmt.Sprintf("bees %d", q)}
+			if _, err := tx.PutQuery(ctx, &qq, false); err != nil {
+				return err
+			}
+			for _, d := range docs {
+				if _, err := tx.PutPair(ctx, &store.Pair{QueryID: qq.ID, DocID: d, Source: store.SourceImported}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	names := make([]string, clients)
+	signers := map[string]gossh.Signer{}
+	var lines []string
+	for i := range names {
+		names[i] = fmt.Sprintf("ann%02d", i)
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		s, _ := gossh.NewSignerFromKey(priv)
+		signers[names[i]] = s
+		lines = append(lines, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(s.PublicKey())))+" "+names[i])
+	}
+	keys := cliFile(t, dir, "team.keys", strings.Join(lines, "\n")+"\n")
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out, errOut := &lockedBuf{}, &lockedBuf{}
+	done := make(chan error, 1)
+	go func() {
+		e := &env{stdout: out, stderr: errOut, stdin: strings.NewReader("")}
+		done <- run(sctx, e, []string{"--db", db, "serve", "--listen", "127.0.0.1:0", "--authorized-keys", keys, "--k", fmt.Sprint(k), "--grace", "5s"})
+	}()
+	re := regexp.MustCompile(`on (127\.0\.0\.1:\d+)`)
+	var addr string
+	waitUntil(t, "the server", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v\n%s\n%s", err, out, errOut)
+		default:
+		}
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			addr = m[1]
+		}
+		return addr != ""
+	})
+
+	st, err = store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	count := func(name string) int {
+		var n int
+		st.DB().QueryRow(`SELECT count(*) FROM judgment_history h JOIN labelers l ON l.id = h.labeler_id WHERE l.name = ?`, "human:"+name).Scan(&n)
+		return n
+	}
+
+	typed := map[string]string{}
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i, n := range names {
+		var b strings.Builder
+		for j := 0; j < perClient; j++ {
+			b.WriteByte(byte('0' + (i+j)%4))
+		}
+		typed[n] = b.String()
+		wg.Add(1)
+		go func(n, keys string) {
+			defer wg.Done()
+			c, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{User: n, Auth: []gossh.AuthMethod{gossh.PublicKeys(signers[n])},
+				HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}) //nolint:gosec // loopback test
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			sess, err := c.NewSession()
+			if err != nil {
+				errs <- err
+				return
+			}
+			if err := sess.RequestPty("xterm-256color", 24, 80, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
+				errs <- err
+				return
+			}
+			in, _ := sess.StdinPipe()
+			sess.Stdout, sess.Stderr = io.Discard, io.Discard
+			if err := sess.Shell(); err != nil {
+				errs <- err
+				return
+			}
+			// Every key at once, as fast as the connection takes them.
+			if _, err := in.Write([]byte(keys)); err != nil {
+				errs <- err
+				return
+			}
+			// Wait on the workspace, not on time: all grades committed.
+			deadline := time.Now().Add(15 * time.Second)
+			for count(n) < len(keys) {
+				if time.Now().After(deadline) {
+					errs <- fmt.Errorf("%s: %d of %d grades stored", n, count(n), len(keys))
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}(n, typed[n])
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+
+	for _, n := range names {
+		rows, err := st.DB().Query(`SELECT h.grade, h.pair_id, l.name FROM judgment_history h JOIN labelers l ON l.id = h.labeler_id
+			WHERE l.name = ? ORDER BY h.id`, "human:"+n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got strings.Builder
+		pairs := map[int64]bool{}
+		for rows.Next() {
+			var g int
+			var p int64
+			var ln string
+			rows.Scan(&g, &p, &ln)
+			if pairs[p] {
+				t.Errorf("%s graded pair %d twice", n, p)
+			}
+			pairs[p] = true
+			got.WriteByte(byte('0' + g))
+		}
+		rows.Close()
+		if got.String() != typed[n] {
+			t.Errorf("%s: stored %s, typed %s", n, got.String(), typed[n])
+		}
+	}
+	// Every human grade belongs to one of the twenty, and each pair has at
+	// most K of them.
+	var total, strangers, over int
+	st.DB().QueryRow(`SELECT count(*) FROM judgments j JOIN labelers l ON l.id = j.labeler_id WHERE l.kind = 'human' AND j.status = 'ok'`).Scan(&total)
+	st.DB().QueryRow(`SELECT count(*) FROM judgments j JOIN labelers l ON l.id = j.labeler_id WHERE l.name NOT LIKE 'human:ann%'`).Scan(&strangers)
+	st.DB().QueryRow(`SELECT count(*) FROM (SELECT j.pair_id FROM judgments j JOIN labelers l ON l.id = j.labeler_id
+		WHERE l.kind = 'human' AND j.status = 'ok' GROUP BY j.pair_id HAVING count(*) > ?)`, k).Scan(&over)
+	if total != clients*perClient || strangers != 0 {
+		t.Errorf("%d human grades (want %d), %d from someone else", total, clients*perClient, strangers)
+	}
+	if over != 0 {
+		t.Errorf("%d pairs graded by more than K=%d humans", over, k)
+	}
+
+	cancel() // SIGTERM
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if ls, _ := st.Leases(ctx, time.Time{}); len(ls) != 0 {
+		t.Errorf("%d leases left after everyone left", len(ls))
 	}
 }

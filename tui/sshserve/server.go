@@ -65,6 +65,11 @@ type Config struct {
 	// QuitMsg asks a model to quit gracefully: commit pending writes, then
 	// tea.Quit. Default: ctrl+c, which the workbench treats so.
 	QuitMsg tea.Msg
+	// ShutdownMsg, when set, is sent to every model on shutdown instead of
+	// a ShutdownMsg (before QuitMsg): a model that shows its own notice
+	// (the workbench's tui.ShutdownMsg) gets its own message type, and the
+	// top-line notice the server draws over models is left out.
+	ShutdownMsg tea.Msg
 	// Grace is how long a model has to quit after QuitMsg before it is
 	// killed (default 10s).
 	Grace time.Duration
@@ -380,9 +385,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	cancel()
 	_ = s.srv.Shutdown(done)
 	s.logf("shutting down: %d session(s) open", len(ls))
-	msg := ShutdownMsg{Reason: "The server is shutting down: your grades are saved. Reconnect in a moment."}
+	var msg tea.Msg = ShutdownMsg{Reason: "The server is shutting down: your grades are saved. Reconnect in a moment."}
+	if s.cfg.ShutdownMsg != nil {
+		msg = s.cfg.ShutdownMsg
+	}
 	for _, l := range ls {
 		go func(p *tea.Program) {
+			// In order: the notice, then the request to quit.
 			p.Send(msg)
 			p.Send(s.cfg.QuitMsg)
 		}(l.prog)

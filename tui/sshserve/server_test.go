@@ -767,3 +767,63 @@ func TestHostKeyCreatedOnce(t *testing.T) {
 		t.Errorf("world-readable host key: %v", err)
 	}
 }
+
+// ownShutdown is a model's own shutdown message (the workbench's
+// tui.ShutdownMsg), set as Config.ShutdownMsg.
+type ownShutdown struct{ reason string }
+
+type ownModel struct {
+	*gradeModel
+	got chan tea.Msg
+}
+
+func (m *ownModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg.(type) {
+	case ownShutdown, ShutdownMsg:
+		m.got <- msg
+	}
+	_, cmd := m.gradeModel.Update(msg)
+	return m, cmd
+}
+
+// TestOwnShutdownMsg: with Config.ShutdownMsg set, models get that message
+// on shutdown instead of a ShutdownMsg, and the server draws no notice of
+// its own over them.
+func TestOwnShutdownMsg(t *testing.T) {
+	e := newEnv(t, []string{"alice"}, 1, 3)
+	got := make(chan tea.Msg, 4)
+	srv, _, err := New(Config{Store: e.st, AuthorizedKeys: e.keyFile, HostKey: e.hostKey, Log: e.log, Grace: 5 * time.Second,
+		ShutdownMsg: ownShutdown{"bye"},
+		NewModel: func(s *Session) tea.Model {
+			return &ownModel{gradeModel: &gradeModel{st: e.st, sess: s, k: 1, rec: e.rec(s.Annotator)}, got: got}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	go srv.Serve(l)
+	tm := openTerminal(t, l.Addr().String(), e.keys["alice"], nil, 80, 24, nil)
+	tm.in.Write([]byte("1"))
+	lab := labelerID(t, e.st, "alice")
+	waitFor(t, "alice's grade", 10*time.Second, func() bool { return countJudgments(t, e.st, lab) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got:
+		if m != (ownShutdown{"bye"}) {
+			t.Fatalf("model got %#v", m)
+		}
+	default:
+		t.Fatal("model got no shutdown message")
+	}
+	if len(got) != 0 {
+		t.Errorf("extra shutdown messages: %d", len(got))
+	}
+	<-tm.done
+	if strings.Contains(tm.out.String(), "Reconnect in a moment.") && strings.Contains(tm.out.String(), "\x1b[7m The server") {
+		t.Error("the server drew its own notice over the model")
+	}
+}
