@@ -832,3 +832,43 @@ func TestRealTestVisibleWithRun(t *testing.T) {
 	}
 	_ = before
 }
+
+// TestExportPairsReimports: an `export pairs` file imports again into the
+// same workspace as "nothing changed", and into a fresh one with the same
+// documents and metadata (the export's grade fields are not metadata).
+func TestExportPairsReimports(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "pairs.jsonl")
+	os.WriteFile(src, []byte(`{"query_id":"q1","query_text":"expense policy","doc_id":"d1","doc_text":"Expense policy 2026","title":"Policy","author":"Ana","project":"Atlas","human_grade":2}
+{"query_id":"q1","query_text":"expense policy","doc_id":"d2","doc_text":"Travel booking guide","human_grade":0}
+`), 0o644)
+	st, err := store.Create(ctx, filepath.Join(dir, "a.db"), store.Scales["0-3"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := ImportPairs(ctx, st, src, "human:imported", false); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := ExportPairs(ctx, st, &buf); err != nil {
+		t.Fatal(err)
+	}
+	exported := filepath.Join(dir, "export.jsonl")
+	os.WriteFile(exported, buf.Bytes(), 0o644)
+	sum, err := ImportPairs(ctx, st, exported, "human:exported", false)
+	if err != nil {
+		t.Fatalf("re-importing an export: %v", err)
+	}
+	if sum.Inserted["documents"] != 0 || sum.Inserted["pairs"] != 0 || sum.Updated["documents"] != 0 {
+		t.Fatalf("re-import changed documents or pairs: %s", sum)
+	}
+	d, err := st.DocumentByExtID(ctx, "d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Meta["grades"]; ok || d.Meta["project"] != "Atlas" {
+		t.Fatalf("metadata after re-import: %v", d.Meta)
+	}
+}

@@ -46,7 +46,11 @@ func ReadPairs(path string) ([]pairRecord, error) {
 		docObj := map[string]any{}
 		for k, v := range obj {
 			switch k {
-			case "query_id", "query_text", "human_grade":
+			case "query_id", "query_text", "human_grade",
+				// Fields `export pairs` adds: grades are not re-imported
+				// (use export/import qrels per labeler), and they are not
+				// document metadata either.
+				"grades", "expected", "failed", "source", "bm25_rank":
 			case "doc_id":
 				docObj["id"] = v
 			case "doc_text":
