@@ -163,20 +163,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("%s is a directory, not a workspace file", path)
 	}
+	if err := checkApplicationID(ctx, path); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite3", dsn(path))
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{db: db, h: db, path: path}
-	var appID int64
-	if err := db.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
-		db.Close()
-		return nil, notWorkspace(path, err)
-	}
-	if appID != applicationID {
-		db.Close()
-		return nil, fmt.Errorf("%s is not a qrelbench workspace (a SQLite file of something else, or empty)", path)
-	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, notWorkspace(path, err)
@@ -190,6 +184,25 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkApplicationID looks at the file read-only first, so that opening
+// something that is not a workspace (another SQLite database, an empty or
+// random file) reports it without changing a byte of it.
+func checkApplicationID(ctx context.Context, path string) error {
+	ro, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		return err
+	}
+	defer ro.Close()
+	var appID int64
+	if err := ro.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
+		return notWorkspace(path, err)
+	}
+	if appID != applicationID {
+		return fmt.Errorf("%s is not a qrelbench workspace (a SQLite file of something else, or empty)", path)
+	}
+	return nil
 }
 
 func notWorkspace(path string, err error) error {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -1028,4 +1029,34 @@ func TestConcurrentWriterAndReaders(t *testing.T) {
 		t.Fatalf("%d history rows, want %d", h, writers*batches*batch)
 	}
 	t.Logf("reads per reader: %v", reads)
+}
+
+// TestOpenForeignFileLeavesItAlone: refusing a file that is not a workspace
+// must not modify it (no WAL switch, no growth of an empty file).
+func TestOpenForeignFileLeavesItAlone(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.db")
+	os.WriteFile(empty, nil, 0o644)
+	other := filepath.Join(dir, "other.db")
+	db, err := sql.Open("sqlite3", "file:"+other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE t(x); INSERT INTO t VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, f := range []string{empty, other} {
+		before, _ := os.ReadFile(f)
+		if _, err := Open(context.Background(), f); err == nil || !strings.Contains(err.Error(), "not a qrelbench workspace") {
+			t.Fatalf("%s: err %v", f, err)
+		}
+		after, _ := os.ReadFile(f)
+		if !bytes.Equal(before, after) {
+			t.Errorf("%s changed: %d bytes before, %d after", filepath.Base(f), len(before), len(after))
+		}
+		if _, err := os.Stat(f + "-wal"); err == nil {
+			t.Errorf("%s: a WAL file appeared", filepath.Base(f))
+		}
+	}
 }
