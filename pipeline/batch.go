@@ -25,6 +25,12 @@ type BatchOptions struct {
 // batchPriceFactor: the Batch API costs half the synchronous price.
 const batchPriceFactor = 0.5
 
+// The Batch API's limits per input file (with a margin on the size).
+var (
+	maxBatchRequests = 50000
+	maxBatchBytes    = 190 << 20
+)
+
 // LabelBatch grades pending pairs through the OpenAI Batch API. The batch id
 // is recorded in the run, so a restart (or another call) polls the same
 // batch instead of submitting and paying again; results are ingested once.
@@ -103,10 +109,16 @@ func submitBatch(ctx context.Context, st *store.Store, client *llm.Client, lab s
 		return store.Run{}, nil
 	}
 	var buf bytes.Buffer
-	for _, v := range views {
+	for i, v := range views {
 		line, err := client.BatchLine("pair-"+strconv.FormatInt(v.ID, 10), v.QueryText, LLMDoc(v.Doc))
 		if err != nil {
 			return store.Run{}, err
+		}
+		// The Batch API takes at most 50,000 requests and 200 MB per file:
+		// the rest stay pending for the next batch.
+		if i == maxBatchRequests || buf.Len()+len(line)+1 > maxBatchBytes {
+			views = views[:i]
+			break
 		}
 		buf.Write(line)
 		buf.WriteByte('\n')
@@ -186,6 +198,9 @@ func ingestBatch(ctx context.Context, st *store.Store, client *llm.Client, lab s
 	msg := fmt.Sprintf("batch %s (run %d) ingested: %d judgments, %d failed, $%.4f at batch price", run.ExternalID, run.ID, d.Done, d.Failed, d.CostUSD)
 	if missing := run.Total - d.Done; missing > 0 {
 		msg += fmt.Sprintf("; %d pairs had no result and stay pending", missing)
+	}
+	if left, err := st.CountPairs(ctx, store.PairFilter{UngradedBy: lab.ID}); err == nil && left > 0 {
+		msg += fmt.Sprintf("; %d pairs still to grade: run the same command again to submit the next batch", left)
 	}
 	return msg, nil
 }

@@ -376,3 +376,31 @@ func TestLabelBatchNeedsModel(t *testing.T) {
 		t.Fatalf("lexical through the Batch API: %v", err)
 	}
 }
+
+// TestLabelBatchSplitsAtTheAPILimit: more pending pairs than one batch may
+// hold go out in successive batches, one per call, each pair exactly once.
+func TestLabelBatchSplitsAtTheAPILimit(t *testing.T) {
+	defer func(n int) { maxBatchRequests = n }(maxBatchRequests)
+	maxBatchRequests = 2
+	ctx := context.Background()
+	f := newFakeBatchAPI(t, 1)
+	st, lab, _ := batchWorkspace(t, f, []string{"GRADE=3", "GRADE=2", "GRADE=1"})
+	msg, err := LabelBatch(ctx, st, BatchOptions{Label: LabelOptions{Labeler: lab.Name}, Wait: true, PollInterval: time.Millisecond})
+	if err != nil || !strings.Contains(msg, "ingested: 2 judgments") || !strings.Contains(msg, "1 pairs still to grade") {
+		t.Fatalf("first batch: %q %v", msg, err)
+	}
+	msg, err = LabelBatch(ctx, st, BatchOptions{Label: LabelOptions{Labeler: lab.Name}, Wait: true, PollInterval: time.Millisecond})
+	if err != nil || !strings.Contains(msg, "batch_2") || !strings.Contains(msg, "ingested: 1 judgments") || strings.Contains(msg, "still to grade") {
+		t.Fatalf("second batch: %q %v", msg, err)
+	}
+	if got := len(judgments(t, st, lab.ID)); got != 3 {
+		t.Fatalf("%d judgments, want 3", got)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id, n := range f.lines {
+		if n != 1 {
+			t.Errorf("%s uploaded %d times", id, n)
+		}
+	}
+}
