@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/qrelbench/qrelbench/store"
@@ -128,8 +129,9 @@ func (a *adjState) next(m *Model) tea.Cmd {
 	return a.pairCmd(m)
 }
 
-func (a *adjState) key(m *Model, key string) (tea.Cmd, bool) {
-	if g, ok := m.digit(key); ok {
+func (a *adjState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
+	km := &m.keys
+	if g, ok := m.digit(k); ok {
 		if len(a.items) == 0 {
 			return nil, true
 		}
@@ -139,37 +141,37 @@ func (a *adjState) key(m *Model, key string) (tea.Cmd, bool) {
 		cmd := m.enqueue(writeOp{kind: writeAdjudicate, j: store.Judgment{PairID: d.PairID, LabelerID: m.me.ID, Grade: g, Note: a.note}})
 		return tea.Batch(cmd, a.next(m)), true
 	}
-	switch key {
-	case "n":
+	switch {
+	case key.Matches(k, km.note):
 		if len(a.items) == 0 {
 			return nil, true
 		}
 		id := a.items[0].PairID
-		m.input = newInput("adjudication note", a.note, func(m *Model, text string) tea.Cmd {
+		m.input = m.newInput("adjudication note", a.note, func(m *Model, text string) tea.Cmd {
 			if len(m.adj.items) > 0 && m.adj.items[0].PairID == id {
 				m.adj.note = text
 			}
 			return nil
 		})
 		return nil, true
-	case "s":
+	case key.Matches(k, km.later):
 		// Leave this one for later: it stays unresolved.
 		if len(a.items) > 0 {
 			return a.next(m), true
 		}
 		return nil, true
-	case "r":
+	case key.Matches(k, km.reload):
 		a.after, a.end = 0, false
 		a.data, a.note = nil, ""
 		a.loading = false
 		return a.loadCmd(m, true), true
-	case "j", "down":
+	case key.Matches(k, km.down):
 		a.scroll++
 		return nil, true
-	case "k", "up":
+	case key.Matches(k, km.up):
 		a.scroll = max(a.scroll-1, 0)
 		return nil, true
-	case "enter":
+	case key.Matches(k, km.open):
 		if len(a.items) > 0 {
 			return m.openPair(a.items[0].PairID), true
 		}

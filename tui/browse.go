@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -685,13 +686,14 @@ func (b *browseState) ensureTitles(m *Model) tea.Cmd {
 	}
 }
 
-func (b *browseState) key(m *Model, key string) (tea.Cmd, bool) {
+func (b *browseState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 	if b.idx == nil {
 		return nil, false
 	}
+	km := &m.keys
 	if b.awaitEq {
 		b.awaitEq = false
-		if g, ok := m.digit(key); ok && b.col >= 2 && b.col-2 < len(b.idx.cols) {
+		if g, ok := m.digit(k); ok && b.col >= 2 && b.col-2 < len(b.idx.cols) {
 			b.gradeCol, b.gradeVal = b.col-2, g
 		} else {
 			b.gradeCol = -1
@@ -699,7 +701,7 @@ func (b *browseState) key(m *Model, key string) (tea.Cmd, bool) {
 		b.recompute(m)
 		return b.ensureTitles(m), true
 	}
-	if g, ok := m.digit(key); ok {
+	if g, ok := m.digit(k); ok {
 		if len(b.rows) == 0 {
 			return nil, true
 		}
@@ -709,35 +711,35 @@ func (b *browseState) key(m *Model, key string) (tea.Cmd, bool) {
 		return tea.Batch(cmd, b.ensureTitles(m)), true
 	}
 	h := b.tableHeight(m)
-	switch key {
-	case "j", "down":
+	switch {
+	case key.Matches(k, km.bDown):
 		b.move(m, 1)
-	case "k", "up":
+	case key.Matches(k, km.bUp):
 		b.move(m, -1)
-	case "pgdown", "space", "ctrl+f":
+	case key.Matches(k, km.bPageDown):
 		b.move(m, h)
-	case "pgup", "ctrl+u":
+	case key.Matches(k, km.bPageUp):
 		b.move(m, -h)
-	case "g", "home":
+	case key.Matches(k, km.bTop):
 		b.move(m, -len(b.rows))
-	case "G", "end":
+	case key.Matches(k, km.bBottom):
 		b.move(m, len(b.rows))
-	case "enter":
+	case key.Matches(k, km.bOpen):
 		if len(b.rows) > 0 {
 			return m.openPair(b.idx.ids[b.rows[b.cursor]]), true
 		}
 		return nil, true
-	case "f":
+	case key.Matches(k, km.filter):
 		b.filter = (b.filter + 1) % numFilters
 		b.recompute(m)
-	case "F":
+	case key.Matches(k, km.filterPrev):
 		b.filter = (b.filter + numFilters - 1) % numFilters
 		b.recompute(m)
-	case "left", "h":
+	case key.Matches(k, km.colLeft):
 		b.col = (b.col + b.numCols() - 1) % b.numCols()
-	case "right", "l":
+	case key.Matches(k, km.colRight):
 		b.col = (b.col + 1) % b.numCols()
-	case "o":
+	case key.Matches(k, km.sort):
 		if b.sortCol == b.col {
 			b.sortDesc = !b.sortDesc
 		} else {
@@ -750,28 +752,28 @@ func (b *browseState) key(m *Model, key string) (tea.Cmd, bool) {
 			return b.titleKeyCmd(m), true
 		}
 		b.recompute(m)
-	case "=":
+	case key.Matches(k, km.gradeIs):
 		if b.col < 2 || b.col-2 >= len(b.idx.cols) {
 			m.setFlash("select a labeler column first (←/→)", false)
 			return nil, true
 		}
 		b.awaitEq = true
-		m.setFlash(fmt.Sprintf("only pairs %s graded: press %s (other key: clear)", b.idx.labs[b.col-2].Name, m.gradeKeys()), false)
-	case "/":
-		m.input = newInput("search queries", b.search, func(m *Model, text string) tea.Cmd {
-			m.browse.search = text
-			m.browse.recompute(m)
-			return m.browse.ensureTitles(m)
-		})
-		m.input.live = func(m *Model, text string) tea.Cmd {
+		m.setFlash(fmt.Sprintf("only pairs %s graded: press %s (other key: clear)", b.idx.labs[b.col-2].Name, km.grade.Help().Key), false)
+	case key.Matches(k, km.search):
+		setSearch := func(m *Model, text string) tea.Cmd {
 			m.browse.search = text
 			m.browse.recompute(m)
 			return m.browse.ensureTitles(m)
 		}
-	case "esc":
+		m.input = m.newInput("search queries", b.search, setSearch)
+		m.input.hint = "enter keep · esc clear"
+		m.input.setWidth(m)
+		m.input.live = setSearch
+		m.input.cancel = func(m *Model) tea.Cmd { return setSearch(m, "") }
+	case key.Matches(k, km.clear):
 		b.filter, b.search, b.sortCol, b.gradeCol, b.sortDesc = fAll, "", -1, -1, false
 		b.recompute(m)
-	case "r":
+	case key.Matches(k, km.reapply):
 		b.recompute(m)
 	default:
 		return nil, false

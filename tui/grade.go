@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -77,7 +78,7 @@ type gradeState struct {
 	// typed are keys pressed while no pair was on screen (booting, a draw
 	// in flight): replayed in order once one is, so typing ahead loses
 	// nothing.
-	typed []string
+	typed []tea.KeyPressMsg
 
 	exhausted bool // NextPair had nothing left for me (skips honoured)
 	skipped   []store.PairRef
@@ -568,17 +569,18 @@ func bumpProgress(p *store.Progress, status string, d int) {
 
 // typeAhead keeps a verdict key pressed while no pair is on screen (the
 // next one is being drawn) to apply it to that pair when it arrives.
-func (g *gradeState) typeAhead(key string) (tea.Cmd, bool) {
+func (g *gradeState) typeAhead(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	if !g.done && len(g.typed) < 1000 {
-		g.typed = append(g.typed, key)
+		g.typed = append(g.typed, k)
 	}
 	return nil, true
 }
 
-func (g *gradeState) key(m *Model, key string) (tea.Cmd, bool) {
-	if gr, ok := m.digit(key); ok {
+func (g *gradeState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
+	km := &m.keys
+	if gr, ok := m.digit(k); ok {
 		if g.cur == nil {
-			return g.typeAhead(key)
+			return g.typeAhead(k)
 		}
 		p := g.cur
 		mine := store.Judgment{PairID: p.view.ID, LabelerID: m.me.ID, Grade: gr, Status: store.StatusOK, Note: g.note}
@@ -587,18 +589,18 @@ func (g *gradeState) key(m *Model, key string) (tea.Cmd, bool) {
 		g.last = &reveal{data: p, mine: mine, taken: taken}
 		return tea.Batch(cmd, g.advance(m)), true
 	}
-	switch key {
-	case "x":
+	switch {
+	case key.Matches(k, km.unsure):
 		if g.cur == nil {
-			return g.typeAhead(key)
+			return g.typeAhead(k)
 		}
 		cmd := m.verdict(g.cur, 0, store.StatusUnsure, g.note)
 		m.setFlash("marked unsure: it comes back once the rest is done", false)
 		g.last = nil
 		return tea.Batch(cmd, g.advance(m)), true
-	case "s":
+	case key.Matches(k, km.skip):
 		if g.cur == nil {
-			return g.typeAhead(key)
+			return g.typeAhead(k)
 		}
 		r := g.cur.ref()
 		if !g.skipSet[r.ID] {
@@ -607,36 +609,36 @@ func (g *gradeState) key(m *Model, key string) (tea.Cmd, bool) {
 		}
 		g.last = nil
 		return g.advance(m), true
-	case "n":
+	case key.Matches(k, km.note):
 		if g.cur == nil {
 			return nil, true
 		}
 		p := g.cur
-		m.input = newInput("note", g.note, func(m *Model, text string) tea.Cmd {
+		m.input = m.newInput("note", g.note, func(m *Model, text string) tea.Cmd {
 			return m.saveNote(p, text)
 		})
 		return nil, true
-	case "j", "down":
+	case key.Matches(k, km.down):
 		g.scroll++
 		return nil, true
-	case "k", "up":
+	case key.Matches(k, km.up):
 		g.scroll = max(g.scroll-1, 0)
 		return nil, true
-	case "space", "pgdown", "f":
+	case key.Matches(k, km.pageDown):
 		g.scroll += max(g.textHeight(m)-1, 1)
 		return nil, true
-	case "pgup":
+	case key.Matches(k, km.pageUp):
 		g.scroll = max(g.scroll-max(g.textHeight(m)-1, 1), 0)
 		return nil, true
-	case "g", "home":
+	case key.Matches(k, km.top):
 		g.scroll = 0
 		return nil, true
-	case "enter":
+	case key.Matches(k, km.open):
 		if g.cur != nil {
 			return m.openPair(g.cur.view.ID), true
 		}
 		return nil, true
-	case "r":
+	case key.Matches(k, km.again):
 		g.exhausted, g.laterDone = false, false
 		return tea.Batch(g.progressCmd(m), g.fill(m)), true
 	}

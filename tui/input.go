@@ -3,69 +3,96 @@ package tui
 import (
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // lineInput is a small modal one-line editor on the status line (notes,
-// searches). It has no blinking cursor, so frames stay deterministic.
+// searches). Its cursor does not blink, so frames stay deterministic.
+// Enter submits, esc cancels.
 type lineInput struct {
-	label  string
+	prompt string
+	hint   string // keys shown after the input
 	text   []rune
 	pos    int
+	width  int // cells for the text; longer text scrolls
 	submit func(m *Model, text string) tea.Cmd
 	// live, when set, is called on every edit (incremental search).
 	live func(m *Model, text string) tea.Cmd
+	// cancel, when set, is called on esc.
+	cancel func(m *Model) tea.Cmd
 }
 
-func newInput(label, text string, submit func(m *Model, text string) tea.Cmd) *lineInput {
+func (m *Model) newInput(label, text string, submit func(m *Model, text string) tea.Cmd) *lineInput {
 	r := []rune(text)
-	return &lineInput{label: label, text: r, pos: len(r), submit: submit}
+	in := &lineInput{prompt: label + ": ", hint: "enter save · esc cancel", text: r, pos: len(r), submit: submit}
+	in.setWidth(m)
+	return in
+}
+
+// setWidth fits the input between its prompt and its hint on the status
+// line.
+func (in *lineInput) setWidth(m *Model) {
+	in.width = max(m.width-1-ansi.StringWidth(in.prompt)-3-ansi.StringWidth(in.hint)-1, 8)
 }
 
 func (in *lineInput) insert(s string) {
-	s = strings.ReplaceAll(s, "\n", " ")
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\t", " ").Replace(s)
 	r := []rune(s)
 	in.text = append(in.text[:in.pos], append(r, in.text[in.pos:]...)...)
 	in.pos += len(r)
 }
 
 func (in *lineInput) key(m *Model, k tea.KeyPressMsg) tea.Cmd {
-	edited := false
-	switch k.String() {
-	case "enter":
+	switch {
+	case key.Matches(k, m.keys.inputSave):
 		m.input = nil
 		return in.submit(m, strings.TrimSpace(string(in.text)))
-	case "esc":
+	case key.Matches(k, m.keys.inputCancel):
 		m.input = nil
+		if in.cancel != nil {
+			return in.cancel(m)
+		}
 		return nil
-	case "backspace":
-		if in.pos > 0 {
-			in.text = append(in.text[:in.pos-1], in.text[in.pos:]...)
-			in.pos--
-			edited = true
-		}
-	case "delete", "ctrl+d":
-		if in.pos < len(in.text) {
-			in.text = append(in.text[:in.pos], in.text[in.pos+1:]...)
-			edited = true
-		}
-	case "left", "ctrl+b":
-		in.pos = max(in.pos-1, 0)
-	case "right", "ctrl+f":
-		in.pos = min(in.pos+1, len(in.text))
-	case "home", "ctrl+a":
-		in.pos = 0
-	case "end", "ctrl+e":
-		in.pos = len(in.text)
-	case "ctrl+u":
-		in.text, in.pos, edited = in.text[:0], 0, true
-	default:
-		if k.Text != "" && k.Mod&^tea.ModShift == 0 {
-			in.insert(k.Text)
-			edited = true
+	}
+	return in.update(m, k)
+}
+
+// update applies a key or a paste, then reports edits.
+func (in *lineInput) update(m *Model, msg tea.Msg) tea.Cmd {
+	before := string(in.text)
+	switch msg := msg.(type) {
+	case tea.PasteMsg:
+		in.insert(msg.Content)
+	case tea.KeyPressMsg:
+		switch msg.String() {
+		case "backspace":
+			if in.pos > 0 {
+				in.text = append(in.text[:in.pos-1], in.text[in.pos:]...)
+				in.pos--
+			}
+		case "delete", "ctrl+d":
+			if in.pos < len(in.text) {
+				in.text = append(in.text[:in.pos], in.text[in.pos+1:]...)
+			}
+		case "left", "ctrl+b":
+			in.pos = max(in.pos-1, 0)
+		case "right", "ctrl+f":
+			in.pos = min(in.pos+1, len(in.text))
+		case "home", "ctrl+a":
+			in.pos = 0
+		case "end", "ctrl+e":
+			in.pos = len(in.text)
+		case "ctrl+u":
+			in.text, in.pos = in.text[:0], 0
+		default:
+			if msg.Text != "" && msg.Mod&^tea.ModShift == 0 {
+				in.insert(msg.Text)
+			}
 		}
 	}
-	if edited && in.live != nil {
+	if in.live != nil && string(in.text) != before {
 		return in.live(m, string(in.text))
 	}
 	return nil
@@ -78,6 +105,11 @@ func (in *lineInput) render(m *Model) string {
 	if in.pos < len(in.text) {
 		cur, after = string(in.text[in.pos]), string(in.text[in.pos+1:])
 	}
-	return " " + s.key.Render(in.label+":") + " " + s.text.Render(before) + s.sel.Reverse(true).Render(cur) + s.text.Render(after) +
-		s.muted.Render("   enter save · esc cancel")
+	// Keep the cursor in view: long text scrolls left.
+	if w := ansi.StringWidth(before); w >= in.width {
+		before = ansi.TruncateLeft(before, w-in.width+1, "")
+	}
+	field := s.text.Render(before) + s.sel.Reverse(true).Render(cur) + s.text.Render(after)
+	field = fit(field, in.width+1)
+	return " " + s.key.Render(in.prompt) + field + s.muted.Render("   "+in.hint)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -63,43 +64,44 @@ func (p *pairState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 	return nil, false
 }
 
-func (p *pairState) key(m *Model, key string) (tea.Cmd, bool) {
+func (p *pairState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 	if p.data == nil {
 		return nil, false
 	}
-	if g, ok := m.digit(key); ok {
+	km := &m.keys
+	if g, ok := m.digit(k); ok {
 		cmd := m.verdict(p.data, g, store.StatusOK, p.note)
 		p.wrapFor = 0
 		m.setFlash(fmt.Sprintf("graded %d", g), false)
 		return cmd, true
 	}
-	switch key {
-	case "x":
+	switch {
+	case key.Matches(k, km.unsure):
 		cmd := m.verdict(p.data, 0, store.StatusUnsure, p.note)
 		p.wrapFor = 0
 		m.setFlash("marked unsure", false)
 		return cmd, true
-	case "n":
+	case key.Matches(k, km.note):
 		d := p.data
-		m.input = newInput("note", p.note, func(m *Model, text string) tea.Cmd {
+		m.input = m.newInput("note", p.note, func(m *Model, text string) tea.Cmd {
 			cmd := m.saveNote(d, text)
 			m.pair.wrapFor = 0
 			return cmd
 		})
 		return nil, true
-	case "j", "down":
+	case key.Matches(k, km.down):
 		p.scroll++
 		return nil, true
-	case "k", "up":
+	case key.Matches(k, km.up):
 		p.scroll = max(p.scroll-1, 0)
 		return nil, true
-	case "space", "pgdown":
+	case key.Matches(k, km.pPageDown):
 		p.scroll += 10
 		return nil, true
-	case "pgup":
+	case key.Matches(k, km.pPageUp):
 		p.scroll = max(p.scroll-10, 0)
 		return nil, true
-	case "backspace":
+	case key.Matches(k, km.pBack):
 		return m.show(m.back), true
 	}
 	return nil, false

@@ -6,7 +6,9 @@ import (
 	"strconv"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/qrelbench/qrelbench/store"
 )
@@ -76,12 +78,13 @@ type liveRun struct {
 }
 
 type runsState struct {
-	jobs    []Job
-	live    []*liveRun
-	nextKey int
-	history []store.Run
-	sel     int
-	form    *runForm
+	jobs     []Job
+	live     []*liveRun
+	nextKey  int
+	history  []store.Run
+	sel      int
+	form     *runForm
+	barStyle lipgloss.Style // colors each live run's progress bar
 }
 
 type runForm struct {
@@ -92,6 +95,9 @@ type runForm struct {
 }
 
 func (r *runsState) init(jobs []Job) { r.jobs = jobs }
+
+// setStyles colors the progress bars like the rest of the workbench.
+func (r *runsState) setStyles(s styles) { r.barStyle = s.accent }
 
 // active counts runs still going.
 func (r *runsState) active() int {
@@ -244,20 +250,21 @@ func (r *runsState) choices(m *Model, job Job) []string {
 	return job.Labelers(m.labelers)
 }
 
-func (r *runsState) key(m *Model, key string) (tea.Cmd, bool) {
+func (r *runsState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
+	km := &m.keys
 	if f := r.form; f != nil {
 		job := r.jobs[f.job]
 		labs := r.choices(m, job)
-		switch key {
-		case "esc":
+		switch {
+		case key.Matches(k, km.formCancel):
 			r.form = nil
-		case "up", "k", "shift+tab":
+		case key.Matches(k, km.formPrev):
 			f.field = (f.field + 2) % 3
-		case "down", "j", "tab":
+		case key.Matches(k, km.formNext):
 			f.field = (f.field + 1) % 3
-		case "left", "h", "right", "l":
+		case key.Matches(k, km.formLeft, km.formRight):
 			d := 1
-			if key == "left" || key == "h" {
+			if key.Matches(k, km.formLeft) {
 				d = -1
 			}
 			switch f.field {
@@ -270,11 +277,11 @@ func (r *runsState) key(m *Model, key string) (tea.Cmd, bool) {
 					f.labeler = (f.labeler + len(labs) + d) % len(labs)
 				}
 			}
-		case "backspace":
+		case key.Matches(k, km.formDel):
 			if f.field == 2 && len(f.limit) > 0 {
 				f.limit = f.limit[:len(f.limit)-1]
 			}
-		case "enter":
+		case key.Matches(k, km.formStart):
 			lab := ""
 			if len(labs) > 0 {
 				lab = labs[min(f.labeler, len(labs)-1)]
@@ -286,28 +293,28 @@ func (r *runsState) key(m *Model, key string) (tea.Cmd, bool) {
 			r.form = nil
 			r.sel = len(r.live)
 			return r.start(m, job, lab, limit), true
-		default:
-			if f.field == 2 && len(key) == 1 && key[0] >= '0' && key[0] <= '9' && len(f.limit) < 9 {
-				f.limit += key
+		case key.Matches(k, km.formDigit):
+			if f.field == 2 && len(f.limit) < 9 {
+				f.limit += k.String()
 			}
 		}
 		return nil, true // the form captures every key
 	}
-	switch key {
-	case "n":
+	switch {
+	case key.Matches(k, km.newRun):
 		if len(r.jobs) == 0 {
 			m.setFlash("this session cannot start runs (no jobs configured)", true)
 			return nil, true
 		}
 		r.form = &runForm{limit: strconv.Itoa(r.jobs[0].Limit)}
 		return nil, true
-	case "j", "down":
+	case key.Matches(k, km.down):
 		r.sel = min(r.sel+1, max(r.rows()-1, 0))
 		return nil, true
-	case "k", "up":
+	case key.Matches(k, km.up):
 		r.sel = max(r.sel-1, 0)
 		return nil, true
-	case "c":
+	case key.Matches(k, km.cancelRun):
 		if r.sel < len(r.live) {
 			lr := r.live[r.sel]
 			if !lr.finished {
@@ -317,7 +324,7 @@ func (r *runsState) key(m *Model, key string) (tea.Cmd, bool) {
 			}
 		}
 		return nil, true
-	case "r":
+	case key.Matches(k, km.refresh):
 		return r.historyCmd(m), true
 	}
 	return nil, false
@@ -405,7 +412,7 @@ func (r *runsState) view(m *Model, w, h int) []string {
 		if p.Total > 0 {
 			frac = float64(p.Done) / float64(p.Total)
 		}
-		line := mark + pad(name, 22) + " " + st.Render(pad(status, 9)) + " " + s.accent.Render(bar(frac, bw)) + " " +
+		line := mark + pad(name, 22) + " " + st.Render(pad(status, 9)) + " " + r.barStyle.Render(bar(frac, bw)) + " " +
 			fmt.Sprintf("%d/%d", p.Done, p.Total)
 		if p.Failed > 0 {
 			line += s.bad.Render(fmt.Sprintf(" %d failed", p.Failed))

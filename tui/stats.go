@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
@@ -203,33 +204,34 @@ func (s *statsState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 	return nil, false
 }
 
-func (s *statsState) key(m *Model, key string) (tea.Cmd, bool) {
+func (s *statsState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
+	km := &m.keys
 	n := 0
 	if s.res != nil {
 		n = len(s.res.labs)
 	}
-	switch key {
-	case "left", "h":
+	switch {
+	case key.Matches(k, km.rowPrev):
 		if n > 0 {
 			s.a = (s.a + n - 1) % n
 		}
-	case "right", "l":
+	case key.Matches(k, km.rowNext):
 		if n > 0 {
 			s.a = (s.a + 1) % n
 		}
-	case "up":
+	case key.Matches(k, km.colPrev):
 		if n > 0 {
 			s.b = (s.b + n - 1) % n
 		}
-	case "down":
+	case key.Matches(k, km.colNext):
 		if n > 0 {
 			s.b = (s.b + 1) % n
 		}
-	case "j":
+	case key.Matches(k, km.sDown):
 		s.scroll++
-	case "k":
+	case key.Matches(k, km.sUp):
 		s.scroll = max(s.scroll-1, 0)
-	case "r":
+	case key.Matches(k, km.recompute):
 		return s.recompute(m), true
 	default:
 		return nil, false

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
@@ -153,7 +155,10 @@ type Model struct {
 	released    bool   // leases given back on the way out
 	banner      string // shown over the tabs (server shutting down)
 
-	input *lineInput // modal one-line input (note, search), or nil
+	input     *lineInput // modal one-line input (note, search), or nil
+	keys      keyMap     // every key, with its help text
+	help      help.Model // renders the footer and the Help screen from keys
+	footCache footCache
 
 	grade  gradeState
 	browse browseState
@@ -192,7 +197,8 @@ func newModel(ctx context.Context, st *store.Store, opts Options) *Model {
 		blind:     opts.Blind,
 		back:      scrGrade,
 	}
-	m.sty = newStyles(true, len(m.scale.Levels))
+	m.keys = newKeyMap(m.scale.Min(), m.scale.Max())
+	m.setStyles(true)
 	m.grade.init()
 	m.browse.init()
 	m.runs.init(opts.Jobs)
@@ -238,9 +244,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = max(msg.Width, 20), max(msg.Height, 6)
 		m.grade.wrapFor = 0
 		m.pair.wrapFor = 0
+		if m.input != nil {
+			m.input.setWidth(m)
+		}
 		return m, m.browse.ensureTitles(m)
 	case tea.BackgroundColorMsg:
-		m.sty = newStyles(msg.IsDark(), len(m.scale.Levels))
+		m.setStyles(msg.IsDark())
 		return m, nil
 	case bootMsg:
 		return m, m.onBoot(msg)
@@ -261,7 +270,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onKey(msg)
 	case tea.PasteMsg:
 		if m.input != nil {
-			m.input.insert(msg.Content)
+			return m, m.input.update(m, msg)
 		}
 		return m, nil
 	}
@@ -287,8 +296,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
-	key := k.String()
-	if key == "ctrl+c" {
+	km := &m.keys
+	if key.Matches(k, km.forceQuit) {
 		return m.quit()
 	}
 	if m.input != nil {
@@ -303,36 +312,36 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	handled := false
 	switch m.screen {
 	case scrGrade:
-		cmd, handled = m.grade.key(m, key)
+		cmd, handled = m.grade.key(m, k)
 	case scrBrowse:
-		cmd, handled = m.browse.key(m, key)
+		cmd, handled = m.browse.key(m, k)
 	case scrPair:
-		cmd, handled = m.pair.key(m, key)
+		cmd, handled = m.pair.key(m, k)
 	case scrStats:
-		cmd, handled = m.stats.key(m, key)
+		cmd, handled = m.stats.key(m, k)
 	case scrAdjudicate:
-		cmd, handled = m.adj.key(m, key)
+		cmd, handled = m.adj.key(m, k)
 	case scrRuns:
-		cmd, handled = m.runs.key(m, key)
+		cmd, handled = m.runs.key(m, k)
 	case scrHelp:
-		cmd, handled = m.helpKey(key)
+		cmd, handled = m.helpKey(k)
 	}
 	if handled {
 		return cmd
 	}
-	switch key {
-	case "q":
+	switch {
+	case key.Matches(k, km.quit):
 		return m.quit()
-	case "tab":
+	case key.Matches(k, km.next):
 		return m.show(m.tab(1))
-	case "shift+tab":
+	case key.Matches(k, km.prev):
 		return m.show(m.tab(-1))
-	case "?":
+	case key.Matches(k, km.help):
 		if m.screen == scrHelp {
 			return m.show(m.back)
 		}
 		return m.show(scrHelp)
-	case "b":
+	case key.Matches(k, km.blind):
 		m.blind = !m.blind
 		if m.blind {
 			m.setFlash("blind: other grades hidden until you grade a pair", false)
@@ -340,25 +349,32 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 			m.setFlash("blind off: all grades shown", false)
 		}
 		return nil
-	case "u":
+	case key.Matches(k, km.undo):
 		return m.undo()
-	case "esc":
+	case key.Matches(k, km.back):
 		if m.screen == scrPair || m.screen == scrHelp {
 			return m.show(m.back)
 		}
-	}
-	// Direct screen keys: F-keys are unreliable in terminals; use capitals.
-	switch key {
-	case "ctrl+g":
+	// Direct screen keys: F-keys are unreliable in terminals.
+	case key.Matches(k, km.goGrade):
 		return m.show(scrGrade)
-	case "ctrl+b":
+	case key.Matches(k, km.goBrowse):
 		return m.show(scrBrowse)
-	case "ctrl+s":
+	case key.Matches(k, km.goStats):
 		return m.show(scrStats)
-	case "ctrl+r":
+	case key.Matches(k, km.goRuns):
 		return m.show(scrRuns)
 	}
 	return nil
+}
+
+// setStyles picks the styles for the terminal's background, for the
+// workbench and the bubbles it uses.
+func (m *Model) setStyles(dark bool) {
+	m.sty = newStyles(dark, len(m.scale.Levels))
+	m.help = newHelp(m.sty)
+	m.footCache = footCache{}
+	m.runs.setStyles(m.sty)
 }
 
 // show switches screens and loads what the new screen needs.
@@ -673,61 +689,6 @@ func (m *Model) statusLine() string {
 	return m.sty.muted.Render(" " + m.grade.progressText(m))
 }
 
-func (m *Model) footerLine(w int) string {
-	var hints [][2]string
-	switch m.screen {
-	case scrGrade:
-		hints = [][2]string{{m.gradeKeys(), "grade"}, {"s", "skip"}, {"x", "unsure"}, {"u", "undo"}, {"n", "note"}, {"j/k", "scroll"}, {"b", "blind"}, {"enter", "details"}}
-	case scrBrowse:
-		hints = [][2]string{{"j/k", "move"}, {"enter", "open"}, {"f", "filter"}, {"/", "search"}, {"←/→", "column"}, {"o", "sort"}, {"=", "grade is"}, {"esc", "clear"}}
-	case scrPair:
-		hints = [][2]string{{m.gradeKeys(), "grade"}, {"x", "unsure"}, {"n", "note"}, {"u", "undo"}, {"j/k", "scroll"}, {"esc", "back"}}
-	case scrStats:
-		hints = [][2]string{{"←/→", "row labeler"}, {"↑/↓", "column labeler"}, {"j/k", "scroll"}, {"r", "recompute"}}
-	case scrAdjudicate:
-		hints = [][2]string{{m.gradeKeys(), "decide"}, {"n", "note"}, {"s", "later"}, {"j/k", "scroll"}, {"enter", "details"}, {"r", "reload"}}
-	case scrRuns:
-		hints = [][2]string{{"n", "new run"}, {"j/k", "select"}, {"c", "cancel"}, {"r", "refresh"}}
-	case scrHelp:
-		hints = [][2]string{{"j/k", "scroll"}, {"esc", "back"}}
-	}
-	global := [][2]string{{"tab", "screens"}, {"?", "help"}, {"q", "quit"}}
-	render := func(h [2]string) (string, int) {
-		return m.sty.key.Render(h[0]) + " " + m.sty.footer.Render(h[1]), ansi.StringWidth(h[0]) + 1 + ansi.StringWidth(h[1])
-	}
-	sep := m.sty.footer.Render(" · ")
-	tail, tailW := "", 0
-	for _, h := range global {
-		part, pw := render(h)
-		tail += sep + part
-		tailW += 3 + pw
-	}
-	var b strings.Builder
-	b.WriteString(" ")
-	used := 1
-	for i, h := range hints {
-		part, pw := render(h)
-		extra := pw
-		if i > 0 {
-			extra += 3
-		}
-		if used+extra+tailW > w {
-			break
-		}
-		if i > 0 {
-			b.WriteString(sep)
-		}
-		b.WriteString(part)
-		used += extra
-	}
-	b.WriteString(tail)
-	return b.String()
-}
-
-func (m *Model) gradeKeys() string {
-	return fmt.Sprintf("%d-%d", m.scale.Min(), m.scale.Max())
-}
-
 // levelIndex maps a grade to its position on the scale.
 func (m *Model) levelIndex(g int) int { return g - m.scale.Min() }
 
@@ -742,10 +703,9 @@ func (m *Model) labeler(id int64) (store.Labeler, bool) {
 }
 
 // digit parses a grade key of the scale.
-func (m *Model) digit(key string) (int, bool) {
-	if len(key) != 1 || key[0] < '0' || key[0] > '9' {
+func (m *Model) digit(k tea.KeyPressMsg) (int, bool) {
+	if !key.Matches(k, m.keys.grade) {
 		return 0, false
 	}
-	g := int(key[0] - '0')
-	return g, m.scale.Contains(g)
+	return int(k.String()[0] - '0'), true
 }
