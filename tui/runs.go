@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/progress"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 
 	"github.com/qrelbench/qrelbench/store"
 )
@@ -78,13 +78,13 @@ type liveRun struct {
 }
 
 type runsState struct {
-	jobs     []Job
-	live     []*liveRun
-	nextKey  int
-	history  []store.Run
-	sel      int
-	form     *runForm
-	barStyle lipgloss.Style // colors each live run's progress bar
+	jobs    []Job
+	live    []*liveRun
+	nextKey int
+	history []store.Run
+	sel     int
+	form    *runForm
+	bar     progress.Model // draws each live run's progress (static, no animation)
 }
 
 type runForm struct {
@@ -97,7 +97,14 @@ type runForm struct {
 func (r *runsState) init(jobs []Job) { r.jobs = jobs }
 
 // setStyles colors the progress bars like the rest of the workbench.
-func (r *runsState) setStyles(s styles) { r.barStyle = s.accent }
+func (r *runsState) setStyles(s styles) {
+	r.bar = progress.New(
+		progress.WithFillCharacters('█', '░'),
+		progress.WithColors(s.accent.GetForeground()),
+		progress.WithoutPercentage(),
+	)
+	r.bar.EmptyColor = s.muted.GetForeground()
+}
 
 // active counts runs still going.
 func (r *runsState) active() int {
@@ -386,6 +393,7 @@ func (r *runsState) view(m *Model, w, h int) []string {
 		out = append(out, s.muted.Render(msg))
 	}
 	bw := max(min(w-70, 30), 10)
+	r.bar.SetWidth(bw)
 	for i, lr := range r.live {
 		p := lr.last
 		mark := "  "
@@ -412,7 +420,7 @@ func (r *runsState) view(m *Model, w, h int) []string {
 		if p.Total > 0 {
 			frac = float64(p.Done) / float64(p.Total)
 		}
-		line := mark + pad(name, 22) + " " + st.Render(pad(status, 9)) + " " + r.barStyle.Render(bar(frac, bw)) + " " +
+		line := mark + pad(name, 22) + " " + st.Render(pad(status, 9)) + " " + r.bar.ViewAs(frac) + " " +
 			fmt.Sprintf("%d/%d", p.Done, p.Total)
 		if p.Failed > 0 {
 			line += s.bad.Render(fmt.Sprintf(" %d failed", p.Failed))

@@ -374,6 +374,9 @@ func (m *Model) setStyles(dark bool) {
 	m.sty = newStyles(dark, len(m.scale.Levels))
 	m.help = newHelp(m.sty)
 	m.footCache = footCache{}
+	if m.input != nil {
+		m.input.setStyles(m.sty)
+	}
 	m.runs.setStyles(m.sty)
 }
 
