@@ -904,6 +904,14 @@ func (b *browseState) view(m *Model, w, h int) []string {
 	}
 	hb.WriteString(hdr(2+nl, "Δ", 4, true))
 	out = append(out, hb.String())
+	// Blind mode holds in Browse too: on a pair I have not graded, the
+	// other labelers' grades (and their disagreement) stay hidden.
+	myCol := -1
+	for c := range x.labs {
+		if x.labs[c].ID == m.me.ID {
+			myCol = c
+		}
+	}
 	th := h - 2
 	if len(b.rows) == 0 {
 		out = append(out, "", s.muted.Render("  no pairs match (esc clears the filters)"))
@@ -928,12 +936,17 @@ func (b *browseState) view(m *Model, w, h int) []string {
 		var cells strings.Builder
 		cells.WriteString(q + " " + t)
 		plain := selected
+		hidden := m.blind && (myCol < 0 || x.cols[myCol][r] < 0)
 		for c := 0; c < shownL; c++ {
+			if hidden && c != myCol {
+				cells.WriteString(hiddenCell(m, gw, plain))
+				continue
+			}
 			cells.WriteString(cellText(m, x.cols[c][r], gw, plain))
 		}
 		d := x.disagreement(r)
 		ds := "·"
-		if d >= 0 {
+		if d >= 0 && !hidden {
 			ds = strconv.Itoa(d)
 		}
 		dcell := padLeft(ds, 4)
@@ -951,6 +964,15 @@ func (b *browseState) view(m *Model, w, h int) []string {
 		out = append(out, rb.String())
 	}
 	return out
+}
+
+// hiddenCell stands for a grade blind mode keeps from me until I grade.
+func hiddenCell(m *Model, w int, plain bool) string {
+	t := padLeft("–", w)
+	if plain {
+		return t
+	}
+	return m.sty.muted.Render(t)
 }
 
 func cellText(m *Model, v int8, w int, plain bool) string {

@@ -561,3 +561,38 @@ func checkGolden(t *testing.T, file, got string, w, h int) {
 		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", file, got, want)
 	}
 }
+
+// TestBrowseBlind: in blind mode Browse hides the other labelers' grades on
+// pairs I have not graded (the table would otherwise give them away), shows
+// them on pairs I graded, and `b` reveals everything.
+func TestBrowseBlind(t *testing.T) {
+	f := newFixture(t)
+	d := newDriver(t, f, Options{Blind: true}, 120, 40)
+	d.keys("3") // pair 0: teacher 3, student 3
+	d.keys("tab")
+	lines := strings.Split(d.screen(), "\n")
+	row := func(doc string, n int) string {
+		t.Helper()
+		for _, l := range lines {
+			if strings.Contains(l, doc) {
+				if n == 0 {
+					return l
+				}
+				n--
+			}
+		}
+		t.Fatalf("no row %q in\n%s", doc, strings.Join(lines, "\n"))
+		return ""
+	}
+	if r := row("Resetting your VPN", 0); !strings.Contains(r, "3     3     3") {
+		t.Errorf("graded pair should show every grade: %q", r)
+	}
+	if r := row("Cafeteria menu", 0); !strings.Contains(r, "–     –") || strings.Contains(r, " 0 ") {
+		t.Errorf("ungraded pair should hide the models' grades: %q", r)
+	}
+	d.keys("b")
+	lines = strings.Split(d.screen(), "\n")
+	if r := row("Cafeteria menu", 0); strings.Contains(r, "–") {
+		t.Errorf("blind off should show the grades: %q", r)
+	}
+}
