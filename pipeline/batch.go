@@ -183,7 +183,7 @@ func ingestBatch(ctx context.Context, st *store.Store, client *llm.Client, lab s
 		d.CostUSD += j.CostUSD
 	}
 	d.BusySeconds = time.Since(run.StartedAt).Seconds()
-	err := st.Tx(ctx, func(tx *store.Store) error {
+	err := st.Background().Tx(ctx, func(tx *store.Store) error {
 		if err := tx.PutJudgments(ctx, js); err != nil {
 			return err
 		}

@@ -38,7 +38,7 @@ type labelParams struct {
 // committed; flushSize bounds a write transaction.
 const (
 	flushEvery = 200 * time.Millisecond
-	flushSize  = 1000
+	flushSize  = 500
 )
 
 // Label grades every pair the labeler has not graded yet (or all of them),
@@ -361,7 +361,7 @@ func (w *writer) commit(batch []store.Judgment) error {
 	d.BusySeconds = now.Sub(w.started).Seconds() - w.p.Elapsed.Seconds()
 	// Commit even when the run's context was canceled: these results are
 	// paid for.
-	err := w.st.Tx(context.Background(), func(tx *store.Store) error {
+	err := w.st.Background().Tx(context.Background(), func(tx *store.Store) error {
 		if err := tx.PutJudgments(context.Background(), batch); err != nil {
 			return err
 		}

@@ -40,12 +40,12 @@ func Mine(ctx context.Context, st *store.Store, opt MineOptions) (store.Run, err
 	p := Progress{RunID: run.ID, Kind: store.RunMining, Total: len(qs), Notice: notice}
 	opt.Progress.send(p)
 	p.Notice = ""
-	const batch = 100
+	const batch = 25 // queries per transaction: short, so interactive writes are not kept waiting
 	for start := 0; start < len(qs) && ctx.Err() == nil; start += batch {
 		part := qs[start:min(start+batch, len(qs))]
 		t0 := time.Now()
 		added := 0
-		err := st.Tx(ctx, func(tx *store.Store) error {
+		err := st.Background().Tx(ctx, func(tx *store.Store) error {
 			for _, q := range part {
 				var exclude []int64
 				if q.SeedDocID != 0 {

@@ -142,7 +142,7 @@ func Synthesize(ctx context.Context, st *store.Store, opt SynthOptions) (store.R
 			d.Failed = 1
 			p.LastError = r.err.Error()
 		}
-		err := st.Tx(context.Background(), func(tx *store.Store) error {
+		err := st.Background().Tx(context.Background(), func(tx *store.Store) error {
 			if r.err == nil {
 				if err := storeSynthQueries(ctx, tx, run.ID, generator, r.doc, synth.Dedup(r.queries), seen); err != nil {
 					return err

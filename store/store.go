@@ -47,6 +47,9 @@ type Store struct {
 	path  string
 	scale Scale
 	stmts map[string]*sql.Stmt // prepared statements of this transaction
+
+	gate       *writeGate // shared by the Stores of this file in this process
+	background bool       // transactions give way to interactive ones
 }
 
 // stmt returns a prepared statement, cached for the life of a transaction so
@@ -120,7 +123,7 @@ func Create(ctx context.Context, path string, scale Scale) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, h: db, path: path}
+	s := &Store{db: db, h: db, path: path, gate: gateFor(path)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		os.Remove(path)
@@ -170,7 +173,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, h: db, path: path}
+	s := &Store{db: db, h: db, path: path, gate: gateFor(path)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, notWorkspace(path, err)
@@ -227,6 +230,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	if s.inTx {
 		return fn(s)
 	}
+	defer s.gate.enter(s.background)()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -255,4 +256,61 @@ func BenchmarkGradeKeyOnly(b *testing.B) {
 		}
 		b.StartTimer()
 	}
+}
+
+// BenchmarkGradeWhileLabeling: grading while a background labeling run (a
+// second connection pool on the same file, as a `qrelbench label` process
+// would use) commits model judgments in batches of 500 (the pipeline's flush size) as fast as it can.
+// The run writes through Store.Background, as the pipeline does, so the
+// annotator's writes go first. Reports the grade latency and the background
+// write rate.
+func BenchmarkGradeWhileLabeling(b *testing.B) {
+	st := benchWorkspace(b)
+	bg, err := store.Open(context.Background(), benchPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bg.Close()
+	ctx := context.Background()
+	lab, err := bg.EnsureLabeler(ctx, "bench-background", store.KindLLM)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := benchDriver(b, st)
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		written := 0
+		batch := make([]store.Judgment, 500)
+		for next := int64(1); ; next += int64(len(batch)) {
+			select {
+			case <-stop:
+				done <- written
+				return
+			default:
+			}
+			for i := range batch {
+				id := (next+int64(i))%(benchQueries*benchDocs) + 1
+				batch[i] = store.Judgment{PairID: id, LabelerID: lab.ID, Grade: int(id % 4), Status: store.StatusOK, TokensIn: 300, TokensOut: 5}
+			}
+			if err := bg.Background().PutJudgments(ctx, batch); err != nil {
+				b.Error(err)
+				done <- written
+				return
+			}
+			written += len(batch)
+		}
+	}()
+	time.Sleep(200 * time.Millisecond) // let the writer get going
+	start := time.Now()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d.keys(string(rune('0' + i%4)))
+		_ = d.m.View()
+	}
+	b.StopTimer()
+	elapsed := time.Since(start) + 200*time.Millisecond
+	close(stop)
+	written := <-done
+	b.ReportMetric(float64(written)/elapsed.Seconds(), "background-judgments/s")
 }
