@@ -258,12 +258,12 @@ func BenchmarkGradeKeyOnly(b *testing.B) {
 	}
 }
 
-// BenchmarkGradeWhileLabeling: grading while a background labeling run (a
-// second connection pool on the same file, as a `qrelbench label` process
-// would use) commits model judgments in batches of 500 (the pipeline's flush size) as fast as it can.
-// The run writes through Store.Background, as the pipeline does, so the
-// annotator's writes go first. Reports the grade latency and the background
-// write rate.
+// BenchmarkGradeWhileLabeling: grading while a background labeling run in
+// the same process (as one started from the Runs screen; here on a second
+// connection pool of the same file) commits model judgments in batches of
+// 500, the pipeline's flush size, as fast as it can. The run writes through
+// Store.Background, as the pipeline does, so the annotator's writes go
+// first. Reports the grade latency and the background write rate.
 func BenchmarkGradeWhileLabeling(b *testing.B) {
 	st := benchWorkspace(b)
 	bg, err := store.Open(context.Background(), benchPath)
