@@ -3,14 +3,16 @@ package store
 import (
 	"context"
 	"path/filepath"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 )
 
-// TestBackgroundGivesWay: a background transaction does not begin while an
-// interactive one is running, even through another Store of the same file,
-// and begins as soon as it ends.
+// TestBackgroundGivesWay: while a background batch holds the write lock, an
+// interactive write queues behind it, and a second background batch that
+// arrives after the interactive write does not overtake it — even through
+// another Store of the same file. Without the gate both would race in
+// SQLite's busy handler.
 func TestBackgroundGivesWay(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "w.db")
@@ -25,34 +27,51 @@ func TestBackgroundGivesWay(t *testing.T) {
 	}
 	defer other.Close()
 
+	var mu sync.Mutex
+	var order []string
+	record := func(s string) {
+		mu.Lock()
+		order = append(order, s)
+		mu.Unlock()
+	}
 	release := make(chan struct{})
-	inside := make(chan struct{})
-	interactiveDone := make(chan error)
-	go func() {
-		interactiveDone <- st.Tx(ctx, func(tx *Store) error {
-			close(inside)
+	holding := make(chan struct{})
+	errs := make(chan error, 3)
+	go func() { // background batch A holds the write lock
+		errs <- other.Background().Tx(ctx, func(tx *Store) error {
+			if _, err := tx.h.ExecContext(ctx, `INSERT INTO workspace(key, value) VALUES ('a', '1')`); err != nil {
+				return err
+			}
+			close(holding)
 			<-release
 			return nil
 		})
 	}()
-	<-inside
-	var began atomic.Bool
-	backgroundDone := make(chan error)
-	go func() {
-		backgroundDone <- other.Background().Tx(ctx, func(tx *Store) error {
-			began.Store(true)
+	<-holding
+	go func() { // the annotator's write waits for A
+		errs <- st.Tx(ctx, func(tx *Store) error {
+			record("interactive")
 			return nil
 		})
 	}()
-	time.Sleep(50 * time.Millisecond)
-	if began.Load() {
-		t.Fatal("the background transaction began while an interactive one was running")
+	for deadline := time.Now().Add(time.Second); st.gate.interactive.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
 	}
+	time.Sleep(10 * time.Millisecond) // and into SQLite's busy wait
+	go func() { // background batch B arrives while the annotator waits
+		errs <- other.Background().Tx(ctx, func(tx *Store) error {
+			record("background")
+			return nil
+		})
+	}()
+	time.Sleep(20 * time.Millisecond)
 	close(release)
-	if err := <-interactiveDone; err != nil {
-		t.Fatal(err)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := <-backgroundDone; err != nil || !began.Load() {
-		t.Fatalf("background transaction after the interactive one: began=%v err=%v", began.Load(), err)
+	if len(order) != 2 || order[0] != "interactive" {
+		t.Fatalf("order %v: the annotator's write must go before the later background batch", order)
 	}
 }
