@@ -58,7 +58,7 @@ func TestBackgroundGivesWay(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(10 * time.Millisecond) // and into SQLite's busy wait
-	go func() { // background batch B arrives while the annotator waits
+	go func() {                       // background batch B arrives while the annotator waits
 		errs <- other.Background().Tx(ctx, func(tx *Store) error {
 			record("background")
 			return nil
