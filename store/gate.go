@@ -1,21 +1,30 @@
 package store
 
 import (
+	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // SQLite has one writer at a time, and its busy handler is not fair: a
 // background run that commits batch after batch can keep an annotator's
-// grade waiting for hundreds of milliseconds. A writeGate, shared by every
-// Store of one workspace file in this process, lets interactive writes go
-// first: a background transaction (see Background) does not begin while an
-// interactive one is waiting or running, so an interactive write waits at
-// most for the one background batch already in progress.
+// grade waiting for hundreds of milliseconds. A writeGate lets interactive
+// writes go first: a background transaction (see Background) does not begin
+// while an interactive one is waiting or running, so an interactive write
+// waits at most for the one background batch already in progress.
+//
+// Within a process the gate is a counter shared by every Store of the same
+// file. Across processes (a `qrelbench label` next to `qrelbench serve`) it
+// is an advisory lock on a sidecar file, WORKSPACE-writers: interactive
+// writers hold it shared while they write, and a background writer takes it
+// exclusively for an instant before each batch, which waits out every
+// interactive writer of every process. Where advisory locks are not
+// available the cross-process part is simply absent.
 type writeGate struct {
-	interactive atomic.Int64 // interactive transactions waiting or running
+	mu          sync.Mutex
+	interactive int      // interactive transactions waiting or running here
+	lock        *os.File // sidecar for the cross-process lock; nil without one
 }
 
 var gates sync.Map // absolute workspace path -> *writeGate
@@ -25,12 +34,23 @@ func gateFor(path string) *writeGate {
 	if err != nil {
 		abs = path
 	}
-	g, _ := gates.LoadOrStore(abs, &writeGate{})
+	if g, ok := gates.Load(abs); ok {
+		return g.(*writeGate)
+	}
+	g, _ := gates.LoadOrStore(abs, newWriteGate(abs))
 	return g.(*writeGate)
 }
 
+func newWriteGate(path string) *writeGate {
+	g := &writeGate{}
+	if f, err := os.OpenFile(path+"-writers", os.O_RDWR|os.O_CREATE, 0o644); err == nil {
+		g.lock = f
+	}
+	return g
+}
+
 // backgroundPoll is how often a background writer looks again while an
-// interactive write is in the way.
+// interactive write of this process is in the way.
 const backgroundPoll = 200 * time.Microsecond
 
 // enter is called before a transaction begins; the returned func after it
@@ -40,13 +60,35 @@ func (g *writeGate) enter(background bool) (leave func()) {
 		return func() {}
 	}
 	if background {
-		for g.interactive.Load() > 0 {
+		for {
+			g.mu.Lock()
+			if g.interactive == 0 {
+				// Wait out other processes' interactive writers. Holding mu
+				// keeps this process's own from taking the shared lock on
+				// the same file description meanwhile.
+				lockExclusive(g.lock)
+				unlock(g.lock)
+				g.mu.Unlock()
+				return func() {}
+			}
+			g.mu.Unlock()
 			time.Sleep(backgroundPoll)
 		}
-		return func() {}
 	}
-	g.interactive.Add(1)
-	return func() { g.interactive.Add(-1) }
+	g.mu.Lock()
+	if g.interactive == 0 {
+		lockShared(g.lock)
+	}
+	g.interactive++
+	g.mu.Unlock()
+	return func() {
+		g.mu.Lock()
+		g.interactive--
+		if g.interactive == 0 {
+			unlock(g.lock)
+		}
+		g.mu.Unlock()
+	}
 }
 
 // Background returns the same workspace for a background writer (labeling,

@@ -54,7 +54,12 @@ func TestBackgroundGivesWay(t *testing.T) {
 			return nil
 		})
 	}()
-	for deadline := time.Now().Add(time.Second); st.gate.interactive.Load() == 0 && time.Now().Before(deadline); {
+	waiting := func() bool {
+		st.gate.mu.Lock()
+		defer st.gate.mu.Unlock()
+		return st.gate.interactive > 0
+	}
+	for deadline := time.Now().Add(time.Second); !waiting() && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(10 * time.Millisecond) // and into SQLite's busy wait
@@ -73,5 +78,33 @@ func TestBackgroundGivesWay(t *testing.T) {
 	}
 	if len(order) != 2 || order[0] != "interactive" {
 		t.Fatalf("order %v: the annotator's write must go before the later background batch", order)
+	}
+}
+
+// TestBackgroundGivesWayAcrossProcesses: two gates on the same file with
+// their own lock descriptors behave as two processes do: a background batch
+// does not begin while the other "process" has an interactive write open.
+func TestBackgroundGivesWayAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	serve, label := newWriteGate(path), newWriteGate(path)
+	if serve.lock == nil || label.lock == nil {
+		t.Skip("no sidecar lock file")
+	}
+	leave := serve.enter(false) // an annotator's write in the server
+	began := make(chan struct{})
+	go func() {
+		label.enter(true)() // a batch in `qrelbench label`
+		close(began)
+	}()
+	select {
+	case <-began:
+		t.Fatal("the other process's batch began during an interactive write")
+	case <-time.After(50 * time.Millisecond):
+	}
+	leave()
+	select {
+	case <-began:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the batch did not begin after the interactive write ended")
 	}
 }

@@ -33,7 +33,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *fresh {
-		for _, suffix := range []string{"", "-wal", "-shm"} {
+		for _, suffix := range []string{"", "-wal", "-shm", "-writers"} {
 			if err := os.Remove(e.db + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
