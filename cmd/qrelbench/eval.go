@@ -28,10 +28,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	report := fs.String("report", "", "write a Markdown or HTML report with PNG pictures beside it")
 	agreement := fs.Bool("agreement", false, "pairwise kappa between all labelers and Krippendorff's alpha over human annotators")
 	cost := fs.Bool("cost", false, "throughput and cost per labeler from its runs, student vs teacher")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, e)
+	st, _, err := fs.open(ctx, e, args, 0)
 	if err != nil {
 		return err
 	}

@@ -19,14 +19,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "export", usageLine)
 	labeler := fs.String("labeler", "", "qrels: whose grades")
 	out := fs.String("out", "", "output file (default standard output)")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("usage: qrelbench %s", usageLine)
-	}
-	st, err := openStore(ctx, e)
+	st, pos, err := fs.open(ctx, e, args, 1)
 	if err != nil {
 		return err
 	}

@@ -95,10 +95,7 @@ func labelerAdd(ctx context.Context, e *env, args []string) error {
 
 func labelerList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "labeler list", "labeler list")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, e)
+	st, _, err := fs.open(ctx, e, args, 0)
 	if err != nil {
 		return err
 	}
@@ -120,14 +117,7 @@ func labelerList(ctx context.Context, e *env, args []string) error {
 
 func labelerShow(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "labeler show", "labeler show NAME")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("usage: qrelbench labeler show NAME")
-	}
-	st, err := openStore(ctx, e)
+	st, pos, err := fs.open(ctx, e, args, 1)
 	if err != nil {
 		return err
 	}
@@ -153,14 +143,7 @@ func labelerShow(ctx context.Context, e *env, args []string) error {
 func labelerRemove(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "labeler rm", "labeler rm NAME [--force]")
 	force := fs.Bool("force", false, "also delete the labeler's judgments")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("usage: qrelbench labeler rm NAME [--force]")
-	}
-	st, err := openStore(ctx, e)
+	st, pos, err := fs.open(ctx, e, args, 1)
 	if err != nil {
 		return err
 	}
@@ -180,14 +163,7 @@ func labelerSet(ctx context.Context, e *env, args []string) error {
 	priceIn := fs.Float64("price-in", -1, "USD per 1M input tokens")
 	priceOut := fs.Float64("price-out", -1, "USD per 1M output tokens")
 	adjudicator := fs.String("adjudicator", "", "true or false: may this human adjudicate disagreements")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("usage: qrelbench labeler set NAME [--role …] [--price-in …] [--price-out …] [--adjudicator …]")
-	}
-	st, err := openStore(ctx, e)
+	st, pos, err := fs.open(ctx, e, args, 1)
 	if err != nil {
 		return err
 	}

@@ -103,9 +103,15 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun `qrelbench COMMAND -h` for a command's flags.")
 }
 
+// cmdFlags is a subcommand's flag set with its usage line.
+type cmdFlags struct {
+	*flag.FlagSet
+	usage string
+}
+
 // newFlags makes a subcommand's flag set; it also accepts --db so the flag
 // can follow the subcommand.
-func newFlags(e *env, name, usageLine string) *flag.FlagSet {
+func newFlags(e *env, name, usageLine string) *cmdFlags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.StringVar(&e.db, "db", e.db, "workspace file")
@@ -113,13 +119,31 @@ func newFlags(e *env, name, usageLine string) *flag.FlagSet {
 		fmt.Fprintf(e.stderr, "usage: qrelbench %s\n\nflags:\n", usageLine)
 		fs.PrintDefaults()
 	}
-	return fs
+	return &cmdFlags{FlagSet: fs, usage: usageLine}
+}
+
+// usageError says how the command is called.
+func (fs *cmdFlags) usageError() error { return fmt.Errorf("usage: qrelbench %s", fs.usage) }
+
+// open is the preamble of most subcommands: parse the flags, check that
+// there are exactly n positional arguments (any number when n < 0), and
+// open the workspace. The caller closes the store.
+func (fs *cmdFlags) open(ctx context.Context, e *env, args []string, n int) (*store.Store, []string, error) {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n >= 0 && len(pos) != n {
+		return nil, nil, fs.usageError()
+	}
+	st, err := openStore(ctx, e)
+	return st, pos, err
 }
 
 // parseFlags parses flags that may come before, between or after the
 // positional arguments (`import docs FILE --update`), which the flag package
 // alone does not allow.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+func parseFlags(fs *cmdFlags, args []string) ([]string, error) {
 	var flags, positional []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]

@@ -20,10 +20,7 @@ func runSynth(ctx context.Context, e *env, args []string) error {
 	var docIDs multiFlag
 	fs.Var(&docIDs, "doc", "seed exactly these document ids (comma-separated or repeated)")
 	perDoc := fs.Int("per-doc", 3, "queries per seed document")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, e)
+	st, _, err := fs.open(ctx, e, args, 0)
 	if err != nil {
 		return err
 	}
@@ -44,10 +41,7 @@ func runSynth(ctx context.Context, e *env, args []string) error {
 func runMine(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "mine", "mine [--negatives K]")
 	k := fs.Int("negatives", 10, "BM25 documents per query")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, e)
+	st, _, err := fs.open(ctx, e, args, 0)
 	if err != nil {
 		return err
 	}

@@ -131,11 +131,7 @@ func markAdjudicator(ctx context.Context, st *store.Store, name string, on bool)
 func runAnnotator(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "annotator", "annotator list | annotator set NAME --adjudicator[=false]")
 	adj := fs.Bool("adjudicator", false, "with set: allow (or, =false, forbid) NAME to adjudicate disagreements")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, e)
+	st, pos, err := fs.open(ctx, e, args, -1)
 	if err != nil {
 		return err
 	}

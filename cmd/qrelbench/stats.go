@@ -17,10 +17,7 @@ func init() {
 func runStats(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "stats", "stats [--json]")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, e)
+	st, _, err := fs.open(ctx, e, args, 0)
 	if err != nil {
 		return err
 	}
