@@ -19,13 +19,8 @@ type pairRecord struct {
 // doc_id, doc_text, optional title/url/author/modified/type, optional
 // human_grade; any other key is kept as document metadata.
 func ReadPairs(path string) ([]pairRecord, error) {
-	f, err := openFile(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	var out []pairRecord
-	err = eachLine(path, f, func(n int, line []byte) error {
+	err := eachFileLine(path, func(n int, line []byte) error {
 		obj, err := decodeObject(path, n, line)
 		if err != nil {
 			return err

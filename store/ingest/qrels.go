@@ -19,13 +19,8 @@ type qrel struct {
 
 // ReadQrels reads TREC qrels: "qid iter docid grade" per line.
 func ReadQrels(path string) ([]qrel, error) {
-	f, err := openFile(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	var out []qrel
-	err = eachLine(path, f, func(n int, line []byte) error {
+	err := eachFileLine(path, func(n int, line []byte) error {
 		s := strings.TrimSpace(string(line))
 		if strings.HasPrefix(s, "#") {
 			return nil

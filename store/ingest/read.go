@@ -65,6 +65,16 @@ func eachLine(file string, r io.Reader, fn func(n int, line []byte) error) error
 	}
 }
 
+// eachFileLine opens path and calls fn with each non-blank line.
+func eachFileLine(path string, fn func(n int, line []byte) error) error {
+	f, err := openFile(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return eachLine(path, f, fn)
+}
+
 func openFile(path string) (*os.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
