@@ -309,9 +309,13 @@ func boolInt(b bool) int {
 }
 
 // jobErrors remembers the "error" object of fine-tuning job responses,
-// which go-openai's FineTuningJob does not decode.
+// which go-openai's FineTuningJob does not decode. It also removes the API
+// key from every response body, so that no error message built from a
+// response (an endpoint that echoes the key) reaches the workspace or the
+// terminal.
 type jobErrors struct {
 	base *http.Client
+	key  string
 	mu   sync.Mutex
 	msg  map[string]string // job id -> error message
 }
@@ -320,15 +324,25 @@ var jobPath = regexp.MustCompile(`/fine_tuning/jobs/([^/?]+)$`)
 
 func (d *jobErrors) Do(req *http.Request) (*http.Response, error) {
 	resp, err := d.base.Do(req)
-	if err != nil || req.Method != http.MethodGet || !jobPath.MatchString(req.URL.Path) || resp.StatusCode != http.StatusOK {
+	if err != nil {
+		if d.key != "" {
+			err = errors.New(strings.ReplaceAll(err.Error(), d.key, "[REDACTED]"))
+		}
 		return resp, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	resp.Body.Close()
 	if err != nil {
 		return nil, err
 	}
+	if d.key != "" {
+		body = bytes.ReplaceAll(body, []byte(d.key), []byte("[REDACTED]"))
+	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	if req.Method != http.MethodGet || !jobPath.MatchString(req.URL.Path) || resp.StatusCode != http.StatusOK {
+		return resp, nil
+	}
 	var j struct {
 		ID    string `json:"id"`
 		Error *struct {
@@ -370,7 +384,7 @@ func openaiClient(p finetuneParams) (*openai.Client, *jobErrors, error) {
 		cfg = openai.DefaultConfig(key)
 		cfg.BaseURL = p.BaseURL
 	}
-	je := &jobErrors{base: &http.Client{Timeout: 10 * time.Minute}, msg: map[string]string{}}
+	je := &jobErrors{base: &http.Client{Timeout: 10 * time.Minute}, key: key, msg: map[string]string{}}
 	cfg.HTTPClient = je
 	return openai.NewClientWithConfig(cfg), je, nil
 }

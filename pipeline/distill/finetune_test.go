@@ -407,3 +407,33 @@ func TestFinetuneChecksFiles(t *testing.T) {
 		t.Errorf("refusals recorded runs: %+v", runs)
 	}
 }
+
+// TestFinetuneNeverStoresTheKey: an endpoint that echoes the API key in its
+// error message (here on the job's own error and on a refused upload) must
+// not get the key into the run's error, the returned error or the log.
+func TestFinetuneNeverStoresTheKey(t *testing.T) {
+	const key = "sk-ft-test" // the key the fake server expects
+	t.Setenv(ftKeyEnv, key)
+	ctx := context.Background()
+	f, dir, _ := exported(t)
+	srv := newFakeFT(t, []jobStep{
+		{status: "failed", err: "invalid credentials: " + key},
+	})
+	var logs logLines
+	opt := FinetuneOptions{TrainDir: dir, BaseModel: "gpt-4o-mini", Labeler: "mini", BaseURL: srv.URL + "/v1", APIKeyEnv: ftKeyEnv,
+		PollInterval: time.Millisecond, Log: logs.add}
+	res, err := Finetune(ctx, f.st, opt)
+	if err == nil {
+		t.Fatal("the failed job gave no error")
+	}
+	if strings.Contains(err.Error(), key) {
+		t.Errorf("the key is in the returned error: %v", err)
+	}
+	run, _ := f.st.Run(ctx, res.Run.ID)
+	if strings.Contains(run.Error, key) || !strings.Contains(run.Error, "invalid credentials: [REDACTED]") {
+		t.Errorf("run error %q", run.Error)
+	}
+	if n := logs.count(key); n != 0 {
+		t.Errorf("the key was logged %d times", n)
+	}
+}
