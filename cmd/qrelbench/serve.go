@@ -151,15 +151,20 @@ func runAnnotator(ctx context.Context, e *env, args []string) error {
 			graded[s.Labeler] = s.ByStatus[store.StatusOK]
 		}
 		sort.Slice(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
+		humans := 0
 		for _, l := range ls {
 			if l.Kind != store.KindHuman {
 				continue
 			}
+			humans++
 			flag := ""
 			if l.Config.Adjudicator {
 				flag = "  adjudicator"
 			}
 			fmt.Fprintf(e.stdout, "%-24s %6d graded%s\n", l.Name, graded[l.Name], flag)
+		}
+		if humans == 0 {
+			fmt.Fprintln(e.stdout, "no human annotators yet: they appear when someone grades in the workbench (qrelbench tui --as NAME, or over qrelbench serve)")
 		}
 		return nil
 	case len(pos) == 2 && pos[0] == "set":
