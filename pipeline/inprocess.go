@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 
 	"github.com/qrelbench/qrelbench/pipeline/features"
@@ -28,14 +29,25 @@ func FeaturePairs(ctx context.Context, st *store.Store, group []store.PairView) 
 		return nil, nil
 	}
 	q := group[0]
-	cands, err := st.QueryDocIDs(ctx, q.QueryID)
+	// Mined pairs carry the BM25 score mining recorded; only the others
+	// (seeds, imported pairs) are scored now. Scoring many documents means
+	// scoring every match of the query, which on a large corpus is the
+	// expensive part of in-process grading.
+	cands, scores, err := st.QueryCandidates(ctx, q.QueryID)
 	if err != nil {
 		return nil, err
 	}
-	scores, err := st.BM25Scores(ctx, q.QueryText, cands)
+	var unscored []int64
+	for _, id := range cands {
+		if _, ok := scores[id]; !ok {
+			unscored = append(unscored, id)
+		}
+	}
+	fresh, err := st.BM25Scores(ctx, q.QueryText, unscored)
 	if err != nil {
 		return nil, err
 	}
+	maps.Copy(scores, fresh)
 	// Rank candidates by score (ties by doc id so ranks are deterministic).
 	sort.Slice(cands, func(i, j int) bool {
 		si, sj := scores[cands[i]], scores[cands[j]]

@@ -194,3 +194,37 @@ func TestMineCancelResume(t *testing.T) {
 		t.Fatalf("third run %+v %v", r, err)
 	}
 }
+
+// TestMinedScoresMatchRescoring: the BM25 score mining stores with a pair is
+// the score BM25Scores computes for it, so per-query features may use
+// either (FeaturePairs uses the stored one and scores only the rest).
+func TestMinedScoresMatchRescoring(t *testing.T) {
+	ctx := context.Background()
+	st := newWorkspace(t, "0-3")
+	var docs []tdoc
+	for i := 0; i < 15; i++ {
+		docs = append(docs, tdoc{fmt.Sprintf("d%d", i), fmt.Sprintf("Atlas note %d", i),
+			strings.Repeat("payments retry ", 1+i%4) + fmt.Sprintf("design review %d %s", i, strings.Repeat("filler ", i))})
+	}
+	populate(t, st, docs, nil)
+	q := store.Query{ExtID: "q", Text: "atlas payments retry design"}
+	if _, err := st.PutQuery(ctx, &q, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Mine(ctx, st, MineOptions{Negatives: 10}); err != nil {
+		t.Fatal(err)
+	}
+	cands, stored, err := st.QueryCandidates(ctx, q.ID)
+	if err != nil || len(cands) != 10 || len(stored) != 10 {
+		t.Fatalf("%d candidates, %d stored scores: %v", len(cands), len(stored), err)
+	}
+	fresh, err := st.BM25Scores(ctx, q.Text, cands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range cands {
+		if d := stored[id] - fresh[id]; d > 1e-9 || d < -1e-9 || stored[id] <= 0 {
+			t.Errorf("doc %d: stored %g, rescored %g", id, stored[id], fresh[id])
+		}
+	}
+}

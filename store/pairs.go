@@ -166,8 +166,29 @@ func (s *Store) QueriesWithoutNegatives(ctx context.Context) ([]Query, error) {
 	return queryAll(ctx, s.h, scanQuery, `SELECT `+queryColumns+` FROM queries q WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.query_id = q.id AND p.source = 'bm25') ORDER BY id`)
 }
 
-// QueryDocIDs returns the documents paired with a query: a query's whole
-// candidate set, which per-query features (BM25 rank, max score) need.
-func (s *Store) QueryDocIDs(ctx context.Context, queryID int64) ([]int64, error) {
-	return ids(ctx, s.h, `SELECT doc_id FROM pairs WHERE query_id = ? ORDER BY id`, queryID)
+// QueryCandidates returns the documents paired with a query (in pair id
+// order) and, for the pairs BM25 mining found, the score it recorded, so
+// per-query features need to score only the other documents.
+func (s *Store) QueryCandidates(ctx context.Context, queryID int64) ([]int64, map[int64]float64, error) {
+	type cand struct {
+		doc   int64
+		score sql.NullFloat64
+	}
+	cs, err := queryAll(ctx, s.h, func(sc scanner) (cand, error) {
+		var c cand
+		err := sc.Scan(&c.doc, &c.score)
+		return c, err
+	}, `SELECT doc_id, CASE WHEN source = 'bm25' THEN bm25_score END FROM pairs WHERE query_id = ? ORDER BY id`, queryID)
+	if err != nil {
+		return nil, nil, err
+	}
+	docs := make([]int64, len(cs))
+	known := map[int64]float64{}
+	for i, c := range cs {
+		docs[i] = c.doc
+		if c.score.Valid {
+			known[c.doc] = c.score.Float64
+		}
+	}
+	return docs, known, nil
 }
