@@ -117,15 +117,19 @@ func Label(ctx context.Context, st *store.Store, opt LabelOptions) (store.Run, e
 	w := newWriter(st, run, lab, total, opt.Progress)
 	w.notice(notice)
 	results := make(chan store.Judgment, 4096)
+	// If the workspace cannot take the results (disk full, say), stop
+	// asking the model: answers that cannot be stored are paid for nothing.
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
 	var workErr error
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer close(results)
-		workErr = produce(ctx, st, filter, queryIDs, opt.Limit, group, client, lab, results)
+		workErr = produce(workCtx, st, filter, queryIDs, opt.Limit, group, client, lab, results)
 	}()
-	writeErr := w.consume(ctx, results)
+	writeErr := w.consume(ctx, results, stopWork)
 	wg.Wait()
 	if client != nil && client.FellBack() {
 		w.notice("the endpoint could not return logprobs: graded in json mode instead")
@@ -311,7 +315,7 @@ func (w *writer) notice(msg string) {
 	w.report.send(p)
 }
 
-func (w *writer) consume(ctx context.Context, in <-chan store.Judgment) error {
+func (w *writer) consume(ctx context.Context, in <-chan store.Judgment, onError func()) error {
 	batch := make([]store.Judgment, 0, flushSize)
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
@@ -321,7 +325,9 @@ func (w *writer) consume(ctx context.Context, in <-chan store.Judgment) error {
 			batch = batch[:0]
 			return
 		}
-		err = w.commit(batch)
+		if err = w.commit(batch); err != nil {
+			onError()
+		}
 		batch = batch[:0]
 	}
 	for {

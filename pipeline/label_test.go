@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qrelbench/qrelbench/store"
 )
@@ -462,5 +463,36 @@ func TestLabelFiltersAndErrors(t *testing.T) {
 	}
 	if f.total.Load() != 17 {
 		t.Fatalf("%d requests after refused runs", f.total.Load())
+	}
+}
+
+// TestLabelStopsAskingWhenTheStoreFails: when judgments can no longer be
+// committed, the run stops sending requests (their answers could not be
+// kept) and fails with the store's error.
+func TestLabelStopsAskingWhenTheStoreFails(t *testing.T) {
+	const n = 400
+	st, _ := modelWorkspace(t, n, func(i int) string { return fmt.Sprintf("GRADE=%d", i%4) })
+	f := newFakeLLM(t, grades03)
+	f.latency = 20 * time.Millisecond
+	addModelLabeler(t, st, "gpt", f, store.LabelerConfig{Concurrency: 4, TimeoutSec: 10})
+	broken := false
+	_, err := Label(context.Background(), st, LabelOptions{Labeler: "gpt", Progress: func(p Progress) {
+		if p.Done > 0 && !broken {
+			broken = true // the next commit fails
+			if _, err := st.DB().Exec(`DROP TABLE judgment_history`); err != nil {
+				t.Error(err)
+			}
+		}
+	}})
+	if err == nil || !strings.Contains(err.Error(), "judgment_history") {
+		t.Fatalf("Label returned %v, want the store's error", err)
+	}
+	recv, _ := f.counts()
+	total := 0
+	for _, c := range recv {
+		total += c
+	}
+	if total >= n/2 {
+		t.Errorf("%d of %d pairs were still sent after the store failed", total, n)
 	}
 }
