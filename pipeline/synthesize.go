@@ -88,11 +88,14 @@ func Synthesize(ctx context.Context, st *store.Store, opt SynthOptions) (store.R
 		err     error
 	}
 	results := make(chan result)
+	// A store error stops the model calls: their answers could not be kept.
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
 	go func() {
 		defer close(results)
 		if client == nil {
 			for _, d := range seeds {
-				if ctx.Err() != nil {
+				if workCtx.Err() != nil {
 					return
 				}
 				results <- result{doc: d, queries: synth.Offline(seedOf(d), opt.PerDoc, df)}
@@ -106,9 +109,9 @@ func Synthesize(ctx context.Context, st *store.Store, opt SynthOptions) (store.R
 			go func() {
 				defer wg.Done()
 				for d := range work {
-					qs, u, err := client.Synthesize(ctx, LLMDoc(d), opt.PerDoc)
-					if ctx.Err() != nil {
-						continue
+					qs, u, err := client.Synthesize(workCtx, LLMDoc(d), opt.PerDoc)
+					if err != nil && workCtx.Err() != nil {
+						continue // interrupted, not failed: left for the rerun
 					}
 					r := result{doc: d, usage: u, err: err}
 					for _, q := range qs {
@@ -119,7 +122,7 @@ func Synthesize(ctx context.Context, st *store.Store, opt SynthOptions) (store.R
 			}()
 		}
 		for _, d := range seeds {
-			if ctx.Err() != nil {
+			if workCtx.Err() != nil {
 				break
 			}
 			work <- d
@@ -142,16 +145,19 @@ func Synthesize(ctx context.Context, st *store.Store, opt SynthOptions) (store.R
 			d.Failed = 1
 			p.LastError = r.err.Error()
 		}
-		err := st.Background().Tx(context.Background(), func(tx *store.Store) error {
+		// Paid-for results are stored even when the run is being canceled.
+		bg := context.Background()
+		err := st.Background().Tx(bg, func(tx *store.Store) error {
 			if r.err == nil {
-				if err := storeSynthQueries(ctx, tx, run.ID, generator, r.doc, synth.Dedup(r.queries), seen); err != nil {
+				if err := storeSynthQueries(bg, tx, run.ID, generator, r.doc, synth.Dedup(r.queries), seen); err != nil {
 					return err
 				}
 			}
-			return tx.AddRunProgress(ctx, run.ID, d)
+			return tx.AddRunProgress(bg, run.ID, d)
 		})
 		if err != nil {
 			runErr = err
+			stopWork()
 			break
 		}
 		p.Done++
