@@ -694,6 +694,13 @@ func (g *gradeState) fixedRows(m *Model) int {
 func (g *gradeState) view(m *Model, w, h int) []string {
 	s := m.sty
 	if g.cur == nil {
+		if g.done && g.counted && g.progress.Pairs == 0 {
+			return []string{"", s.header.Render("  This workspace has no pairs to grade yet."), "",
+				s.muted.Render("  Import some:   qrelbench import pairs FILE.jsonl"),
+				s.muted.Render("  or build them: qrelbench synth, then qrelbench mine"),
+				s.muted.Render("  (both can also be started from the Runs screen: ctrl+r, n)."),
+				s.muted.Render("  Then press r here.")}
+		}
 		if g.done {
 			return []string{"", s.ok.Render("  Nothing left to grade."), "",
 				s.muted.Render("  Every pair has your grade (or waits as unsure)."),

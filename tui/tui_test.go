@@ -596,3 +596,18 @@ func TestBrowseBlind(t *testing.T) {
 		t.Errorf("blind off should show the grades: %q", r)
 	}
 }
+
+// TestEmptyWorkspaceSaysHowToStart: a workspace without pairs does not claim
+// that everything is graded; it says how to get pairs.
+func TestEmptyWorkspaceSaysHowToStart(t *testing.T) {
+	st, err := store.Create(context.Background(), filepath.Join(t.TempDir(), "w.db"), store.Scales["0-3"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d := newDriver(t, &fixture{st: st}, Options{}, 80, 24)
+	screen := d.screen()
+	if !strings.Contains(screen, "no pairs to grade yet") || !strings.Contains(screen, "qrelbench import pairs") || strings.Contains(screen, "Nothing left to grade") {
+		t.Fatalf("empty workspace screen:\n%s", screen)
+	}
+}
