@@ -49,10 +49,12 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
-		fmt.Fprintln(os.Stderr, "qrelbench:", err)
 		if errors.Is(err, context.Canceled) {
+			// Ctrl-C: what finished is saved, and the command said so.
+			fmt.Fprintln(os.Stderr, "qrelbench: interrupted")
 			os.Exit(130)
 		}
+		fmt.Fprintln(os.Stderr, "qrelbench:", err)
 		os.Exit(1)
 	}
 }
