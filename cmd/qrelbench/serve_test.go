@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -18,35 +17,8 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/storetest"
 )
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // TestServeWorkbench runs `qrelbench serve` with the real workbench, logs in
 // over SSH with alice's key, grades with a digit key, and shuts the server
@@ -73,7 +45,7 @@ func TestServeWorkbench(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out, errOut := &lockedBuf{}, &lockedBuf{}
+	out, errOut := &storetest.SyncBuffer{}, &storetest.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		e := &env{stdout: out, stderr: errOut, stdin: strings.NewReader("")}
@@ -81,7 +53,7 @@ func TestServeWorkbench(t *testing.T) {
 	}()
 	re := regexp.MustCompile(`on (127\.0\.0\.1:\d+)`)
 	var addr string
-	waitUntil(t, "the server", func() bool {
+	storetest.WaitFor(t, "the server", 20*time.Second, func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("serve ended: %v\n%s\n%s", err, out, errOut)
@@ -117,7 +89,7 @@ func TestServeWorkbench(t *testing.T) {
 		t.Fatal(err)
 	}
 	in, _ := sess.StdinPipe()
-	screen := &lockedBuf{}
+	screen := &storetest.SyncBuffer{}
 	sess.Stdout = screen
 	if err := sess.Shell(); err != nil {
 		t.Fatal(err)
@@ -131,7 +103,7 @@ func TestServeWorkbench(t *testing.T) {
 	}
 	defer st.Close()
 	var me store.Labeler
-	waitUntil(t, "alice's labeler", func() bool {
+	storetest.WaitFor(t, "alice's labeler", 20*time.Second, func() bool {
 		me, err = st.Labeler(context.Background(), "human:alice")
 		return err == nil
 	})
@@ -144,7 +116,7 @@ func TestServeWorkbench(t *testing.T) {
 		st.DB().QueryRow(`SELECT count(*) FROM judgments WHERE labeler_id = ? AND status = 'ok'`, me.ID).Scan(&n)
 		return n
 	}
-	waitUntil(t, "a grade from the workbench", func() bool {
+	storetest.WaitFor(t, "a grade from the workbench", 20*time.Second, func() bool {
 		if strings.Contains(screen.String(), "honey") || strings.Contains(screen.String(), "nests") {
 			in.Write([]byte("2"))
 			time.Sleep(100 * time.Millisecond)
@@ -266,7 +238,7 @@ func serveTwenty(t *testing.T, k int) {
 
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	out, errOut := &lockedBuf{}, &lockedBuf{}
+	out, errOut := &storetest.SyncBuffer{}, &storetest.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		e := &env{stdout: out, stderr: errOut, stdin: strings.NewReader("")}
@@ -274,7 +246,7 @@ func serveTwenty(t *testing.T, k int) {
 	}()
 	re := regexp.MustCompile(`on (127\.0\.0\.1:\d+)`)
 	var addr string
-	waitUntil(t, "the server", func() bool {
+	storetest.WaitFor(t, "the server", 20*time.Second, func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("serve ended: %v\n%s\n%s", err, out, errOut)

@@ -18,6 +18,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/storetest"
 )
 
 // ---- a small grading model ------------------------------------------------
@@ -172,24 +173,7 @@ type env struct {
 	mu      sync.Mutex
 	recs    map[string]*recorder
 	k       int
-	log     *syncBuf
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	log     *storetest.SyncBuffer
 }
 
 func newSigner(t testing.TB) gossh.Signer {
@@ -246,7 +230,7 @@ func newEnv(t *testing.T, names []string, nq, nd int) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: dir, st: st, keys: map[string]gossh.Signer{}, recs: map[string]*recorder{}, k: 1, log: &syncBuf{},
+	e := &env{t: t, dir: dir, st: st, keys: map[string]gossh.Signer{}, recs: map[string]*recorder{}, k: 1, log: &storetest.SyncBuffer{},
 		keyFile: filepath.Join(dir, "authorized_keys"), hostKey: filepath.Join(dir, "ws.db.hostkey")}
 	var lines []string
 	for _, n := range names {
@@ -312,7 +296,7 @@ type terminal struct {
 	c    *gossh.Client
 	s    *gossh.Session
 	in   interface{ Write([]byte) (int, error) }
-	out  *syncBuf
+	out  *storetest.SyncBuffer
 	done chan error
 }
 
@@ -338,7 +322,7 @@ func openTerminal(t testing.TB, addr string, signer gossh.Signer, hostKey gossh.
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuf{}
+	out := &storetest.SyncBuffer{}
 	s.Stdout, s.Stderr = out, out
 	if err := s.Shell(); err != nil {
 		t.Fatal(err)
@@ -348,22 +332,11 @@ func openTerminal(t testing.TB, addr string, signer gossh.Signer, hostKey gossh.
 	return tm
 }
 
-func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // labelerID waits for the session to create the annotator's labeler.
 func labelerID(t testing.TB, st *store.Store, name string) int64 {
 	t.Helper()
 	var id int64
-	waitFor(t, "labeler human:"+name, 10*time.Second, func() bool {
+	storetest.WaitFor(t, "labeler human:"+name, 10*time.Second, func() bool {
 		l, err := st.Labeler(context.Background(), "human:"+name)
 		id = l.ID
 		return err == nil
@@ -473,7 +446,7 @@ func TestTwentySessions(t *testing.T) {
 				t.Errorf("%d pairs graded by more than K=%d humans", over, k)
 			}
 			// Everyone left: no lease remains.
-			waitFor(t, "leases released", 5*time.Second, func() bool {
+			storetest.WaitFor(t, "leases released", 5*time.Second, func() bool {
 				ls, _ := e.st.Leases(ctx, time.Time{})
 				return len(ls) == 0
 			})
@@ -520,7 +493,7 @@ func TestRefusals(t *testing.T) {
 	}
 	// A shell without a terminal is told and ends.
 	s, _ = c.NewSession()
-	out := &syncBuf{}
+	out := &storetest.SyncBuffer{}
 	s.Stdout, s.Stderr = out, out
 	if err := s.Shell(); err != nil {
 		t.Fatal(err)
@@ -594,7 +567,7 @@ func TestKeysFile(t *testing.T) {
 	tm := openTerminal(t, l.Addr().String(), e.keys["alice"], nil, 80, 24, nil)
 	tm.in.Write([]byte("2"))
 	lab := labelerID(t, e.st, "alice")
-	waitFor(t, "alice's grade", 10*time.Second, func() bool { return countJudgments(t, e.st, lab) == 1 })
+	storetest.WaitFor(t, "alice's grade", 10*time.Second, func() bool { return countJudgments(t, e.st, lab) == 1 })
 	tm.c.Close()
 
 	// Adding a key to the file lets its annotator in without a restart.
@@ -637,7 +610,7 @@ func TestDisconnectMidGrade(t *testing.T) {
 		t.Fatal("K=1: bob drew alice's pair while she looks at it")
 	}
 	tm.c.Close() // mid-grade: no key sent
-	waitFor(t, "alice's lease released", 10*time.Second, func() bool {
+	storetest.WaitFor(t, "alice's lease released", 10*time.Second, func() bool {
 		ls, _ := e.st.Leases(ctx, time.Time{})
 		return len(ls) == 0
 	})
@@ -675,7 +648,7 @@ func TestShutdownAndRestart(t *testing.T) {
 	}
 	for _, n := range []string{"alice", "bob", "carol"} {
 		lab := labelerID(t, e.st, n)
-		waitFor(t, n+"'s grades", 10*time.Second, func() bool { return countJudgments(t, e.st, lab) == 2 })
+		storetest.WaitFor(t, n+"'s grades", 10*time.Second, func() bool { return countJudgments(t, e.st, lab) == 2 })
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -713,7 +686,7 @@ func TestShutdownAndRestart(t *testing.T) {
 	tm := openTerminal(t, addr2, e.keys["alice"], hostKey, 80, 24, nil)
 	tm.in.Write([]byte("3"))
 	lab := labelerID(t, e.st, "alice")
-	waitFor(t, "alice's grade after restart", 10*time.Second, func() bool { return countJudgments(t, e.st, lab) == 3 })
+	storetest.WaitFor(t, "alice's grade after restart", 10*time.Second, func() bool { return countJudgments(t, e.st, lab) == 3 })
 	tm.c.Close()
 	// A different host key would be caught by the client.
 	other := newSigner(t)
@@ -731,13 +704,13 @@ func TestPerSessionTerminal(t *testing.T) {
 	b := openTerminal(t, addr, e.keys["bob"], nil, 70, 20, map[string]string{"COLORFGBG": "0;15"})
 	defer a.c.Close()
 	defer b.c.Close()
-	waitFor(t, "sizes", 10*time.Second, func() bool {
+	storetest.WaitFor(t, "sizes", 10*time.Second, func() bool {
 		return e.rec("alice").size() == [2]int{120, 40} && e.rec("bob").size() == [2]int{70, 20}
 	})
 	if err := b.s.WindowChange(30, 90); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "bob's resize", 10*time.Second, func() bool { return e.rec("bob").size() == [2]int{90, 30} })
+	storetest.WaitFor(t, "bob's resize", 10*time.Second, func() bool { return e.rec("bob").size() == [2]int{90, 30} })
 	if e.rec("alice").size() != [2]int{120, 40} {
 		t.Error("bob's resize reached alice")
 	}
@@ -805,7 +778,7 @@ func TestOwnShutdownMsg(t *testing.T) {
 	tm := openTerminal(t, l.Addr().String(), e.keys["alice"], nil, 80, 24, nil)
 	tm.in.Write([]byte("1"))
 	lab := labelerID(t, e.st, "alice")
-	waitFor(t, "alice's grade", 10*time.Second, func() bool { return countJudgments(t, e.st, lab) == 1 })
+	storetest.WaitFor(t, "alice's grade", 10*time.Second, func() bool { return countJudgments(t, e.st, lab) == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
