@@ -10,44 +10,12 @@ import (
 	"charm.land/bubbles/v2/progress"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/qrelbench/qrelbench/pipeline"
 	"github.com/qrelbench/qrelbench/store"
 )
 
-// Progress is a background run's snapshot (package pipeline's Progress,
-// mirrored so that this package does not depend on the pipeline).
-type Progress struct {
-	RunID     int64
-	Kind      string
-	Labeler   string
-	Total     int
-	Done      int
-	Failed    int
-	TokensIn  int64
-	TokensOut int64
-	CostUSD   float64
-	Elapsed   time.Duration
-	Notice    string
-	LastError string
-	Finished  bool
-	Status    string
-}
-
-// Rate is items per second.
-func (p Progress) Rate() float64 {
-	if p.Elapsed <= 0 {
-		return 0
-	}
-	return float64(p.Done) / p.Elapsed.Seconds()
-}
-
-// ETA estimates the time left.
-func (p Progress) ETA() time.Duration {
-	r := p.Rate()
-	if r <= 0 || p.Total <= p.Done {
-		return 0
-	}
-	return time.Duration(float64(p.Total-p.Done) / r * float64(time.Second))
-}
+// Progress is a background run's snapshot, as package pipeline reports it.
+type Progress = pipeline.Progress
 
 // Job is a kind of background run the Runs screen can start.
 type Job struct {

@@ -21,7 +21,7 @@ func Default() []tui.Job {
 			Labelers:  gradingLabelers,
 			LimitName: "pairs", Limit: 0,
 			Start: func(ctx context.Context, st *store.Store, labeler string, limit int, progress func(tui.Progress)) error {
-				_, err := pipeline.Label(ctx, st, pipeline.LabelOptions{Labeler: labeler, Limit: limit, Progress: relay(progress)})
+				_, err := pipeline.Label(ctx, st, pipeline.LabelOptions{Labeler: labeler, Limit: limit, Progress: progress})
 				return err
 			},
 		},
@@ -29,7 +29,7 @@ func Default() []tui.Job {
 			Kind: store.RunMining, Title: "mining",
 			LimitName: "per query", Limit: 10,
 			Start: func(ctx context.Context, st *store.Store, _ string, limit int, progress func(tui.Progress)) error {
-				_, err := pipeline.Mine(ctx, st, pipeline.MineOptions{Negatives: limit, Progress: relay(progress)})
+				_, err := pipeline.Mine(ctx, st, pipeline.MineOptions{Negatives: limit, Progress: progress})
 				return err
 			},
 		},
@@ -38,7 +38,7 @@ func Default() []tui.Job {
 			Labelers:  synthLabelers,
 			LimitName: "documents", Limit: 100,
 			Start: func(ctx context.Context, st *store.Store, labeler string, limit int, progress func(tui.Progress)) error {
-				_, err := pipeline.Synthesize(ctx, st, pipeline.SynthOptions{Labeler: labeler, Docs: limit, Progress: relay(progress)})
+				_, err := pipeline.Synthesize(ctx, st, pipeline.SynthOptions{Labeler: labeler, Docs: limit, Progress: progress})
 				return err
 			},
 		},
@@ -101,14 +101,4 @@ func synthLabelers(ls []store.Labeler) []string {
 		}
 	}
 	return out
-}
-
-func relay(f func(tui.Progress)) pipeline.ProgressFunc {
-	return func(p pipeline.Progress) {
-		f(tui.Progress{
-			RunID: p.RunID, Kind: p.Kind, Labeler: p.Labeler, Total: p.Total, Done: p.Done, Failed: p.Failed,
-			TokensIn: p.TokensIn, TokensOut: p.TokensOut, CostUSD: p.CostUSD, Elapsed: p.Elapsed,
-			Notice: p.Notice, LastError: p.LastError, Finished: p.Finished, Status: p.Status,
-		})
-	}
 }
