@@ -144,11 +144,7 @@ func ImportPairs(ctx context.Context, st *store.Store, path, gradesAs string, up
 				continue
 			}
 			if lab.ID == 0 {
-				kind := store.KindImported
-				if strings.HasPrefix(gradesAs, "human:") {
-					kind = store.KindHuman
-				}
-				if lab, err = tx.EnsureLabeler(ctx, gradesAs, kind); err != nil {
+				if lab, err = tx.EnsureLabeler(ctx, gradesAs, importedKind(gradesAs)); err != nil {
 					return err
 				}
 			}
@@ -164,6 +160,15 @@ func ImportPairs(ctx context.Context, st *store.Store, path, gradesAs string, up
 		return nil, err
 	}
 	return sum, nil
+}
+
+// importedKind is the kind of a labeler first met in an import: grades
+// filed under "human:NAME" are a person's, any other name an imported judge.
+func importedKind(name string) string {
+	if strings.HasPrefix(name, "human:") {
+		return store.KindHuman
+	}
+	return store.KindImported
 }
 
 // putImportedGrade records an imported grade unless the labeler already has

@@ -108,11 +108,7 @@ func ImportQrels(ctx context.Context, st *store.Store, path string, opt QrelsOpt
 		sum.Unchanged["skipped unknown lines"] = nUnknown
 	}
 	err = st.Tx(ctx, func(tx *store.Store) error {
-		kind := store.KindImported
-		if strings.HasPrefix(opt.Labeler, "human:") {
-			kind = store.KindHuman
-		}
-		lab, err := tx.EnsureLabeler(ctx, opt.Labeler, kind)
+		lab, err := tx.EnsureLabeler(ctx, opt.Labeler, importedKind(opt.Labeler))
 		if err != nil {
 			return err
 		}
