@@ -14,13 +14,11 @@ import (
 	"github.com/qrelbench/qrelbench/store"
 )
 
-// DefaultStudentOptions are the embedded student's training settings: the
-// ones tuned on llmjudge/dev.jsonl for a small teacher set (see realOptions
-// in pipeline/student's real-data test): a strongly regularised ordinal
-// model on the query-relative features, half-balanced classes, with cut
-// points calibrated to the teacher's grade distribution.
+// DefaultStudentOptions are the embedded student's training settings on the
+// workspace scale: student.Tuned, the ones tuned on llmjudge/dev.jsonl for a
+// small teacher set.
 func DefaultStudentOptions(scale store.Scale) student.TrainOptions {
-	return student.TrainOptions{MinGrade: scale.Min(), MaxGrade: scale.Max(), L2: 3, Balance: 0.5, Calibrate: true}
+	return student.Tuned(scale.Min(), scale.Max())
 }
 
 // TrainOptions configure Train.

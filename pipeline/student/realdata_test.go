@@ -271,17 +271,8 @@ func quadraticKappa(a, b []int, K int) float64 {
 	return 1 - num/den
 }
 
-// realOptions are the training options of the real-data check, chosen on
-// llmjudge/dev.jsonl with the human grades standing in for the teacher
-// (TestTuneSmallOnDev: train on a quarter of dev's queries, about as many as
-// the teacher covers in half of test-visible, test on the rest, 4 folds; see
-// also TestTuneOnDev for two folds). On the query-relative ExtractGroup
-// features a strongly regularised ordinal model with cut points calibrated to
-// the training grade distribution was best there (mean kappa 0.097 vs
-// lexical 0.059, bm25-rank 0.055, the same model on per-pair features 0.066,
-// boosted trees 0.064-0.075; with twice the training queries the trees
-// overtake it, 0.147 vs 0.107).
-var realOptions = TrainOptions{MinGrade: 0, MaxGrade: 3, L2: 3, Balance: 0.5, Calibrate: true}
+// realOptions are the tuned defaults (see Tuned) on the TREC 0-3 scale.
+var realOptions = Tuned(0, 3)
 
 type splitResult struct {
 	name                   string
