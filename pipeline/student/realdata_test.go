@@ -3,6 +3,7 @@ package student
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/qrelbench/qrelbench/benchmark"
 	"math"
 	"os"
 	"path/filepath"
@@ -244,31 +245,11 @@ func agreement(prs []pairRow, grade func(pairRow) (int, bool)) (kappa, qwk float
 	return Kappa(h, pr, 4), quadraticKappa(h, pr, 4), hist
 }
 
-// quadraticKappa is Cohen's kappa with quadratic disagreement weights.
+// quadraticKappa is Cohen's kappa with quadratic disagreement weights (0
+// where undefined).
 func quadraticKappa(a, b []int, K int) float64 {
-	n := float64(len(a))
-	if n == 0 {
-		return 0
-	}
-	obs := make([]float64, K*K)
-	ra, rb := make([]float64, K), make([]float64, K)
-	for i := range a {
-		obs[a[i]*K+b[i]]++
-		ra[a[i]]++
-		rb[b[i]]++
-	}
-	num, den := 0.0, 0.0
-	for i := 0; i < K; i++ {
-		for j := 0; j < K; j++ {
-			w := float64((i-j)*(i-j)) / float64((K-1)*(K-1))
-			num += w * obs[i*K+j] / n
-			den += w * ra[i] * rb[j] / n / n
-		}
-	}
-	if den == 0 {
-		return 0
-	}
-	return 1 - num/den
+	k, _ := benchmark.CohenKappa(a, b, 0, K-1, benchmark.Quadratic)
+	return k
 }
 
 // realOptions are the tuned defaults (see Tuned) on the TREC 0-3 scale.

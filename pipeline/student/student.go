@@ -34,6 +34,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/qrelbench/qrelbench/benchmark"
 	"math"
 	"slices"
 	"time"
@@ -657,30 +658,14 @@ func (m *Model) CheckFeatures() error {
 }
 
 // Kappa is unweighted Cohen's kappa between two label slices with values in
-// [0,K).
+// [0,K), computed by the benchmark package; 0 where it is undefined (a
+// single class on both sides).
 func Kappa(a, b []int, K int) float64 {
-	n := len(a)
-	if n == 0 || len(b) != n {
+	if len(a) == 0 || len(b) != len(a) {
 		return 0
 	}
-	ra, rb := make([]float64, K), make([]float64, K)
-	agree := 0
-	for i := range a {
-		ra[a[i]]++
-		rb[b[i]]++
-		if a[i] == b[i] {
-			agree++
-		}
-	}
-	po := float64(agree) / float64(n)
-	pe := 0.0
-	for k := 0; k < K; k++ {
-		pe += ra[k] * rb[k] / float64(n) / float64(n)
-	}
-	if pe >= 1 {
-		return 0
-	}
-	return (po - pe) / (1 - pe)
+	k, _ := benchmark.CohenKappa(a, b, 0, K-1, benchmark.Unweighted)
+	return k
 }
 
 // ---- optimisation ----
