@@ -338,26 +338,38 @@ func (s *Store) ScanLabelerCells(ctx context.Context, labelerID int64, withProbs
 	if err := s.h.QueryRowContext(ctx, `SELECT COALESCE(min(pair_id), 0), COALESCE(max(pair_id), -1) FROM judgments WHERE labeler_id = ?`, labelerID).Scan(&lo, &hi); err != nil {
 		return err
 	}
-	const span = 1 << 18
 	q := `SELECT COALESCE(group_concat(pair_id || ' ' || CASE status WHEN 'ok' THEN grade WHEN 'unsure' THEN -2 ELSE -3 END || ' ' || ` + probs + `, ';'), '')
 		FROM judgments WHERE labeler_id = ? AND pair_id BETWEEN ? AND ?`
+	return s.scanPacked(ctx, lo, hi, q, []any{labelerID}, func(rec string) error {
+		a, rest, _ := strings.Cut(rec, " ")
+		b, p, _ := strings.Cut(rest, " ")
+		id, err1 := strconv.ParseInt(a, 10, 64)
+		code, err2 := strconv.Atoi(b)
+		if err1 != nil || err2 != nil {
+			return fmt.Errorf("reading judgments of labeler %d: bad record %q", labelerID, rec)
+		}
+		fn(id, code, p)
+		return nil
+	})
+}
+
+// scanPacked runs query, a group_concat of ';'-separated records whose last
+// two parameters bound an id range, over [lo, hi] in spans, and calls fn
+// with each record.
+func (s *Store) scanPacked(ctx context.Context, lo, hi int64, query string, args []any, fn func(rec string) error) error {
+	const span = 1 << 18
 	for start := lo; start <= hi; start += span {
 		var packed string
-		if err := s.h.QueryRowContext(ctx, q, labelerID, start, start+span-1).Scan(&packed); err != nil {
+		if err := s.h.QueryRowContext(ctx, query, append(args, start, start+span-1)...).Scan(&packed); err != nil {
 			return err
 		}
 		for rec := range strings.SplitSeq(packed, ";") {
 			if rec == "" {
 				continue
 			}
-			a, rest, _ := strings.Cut(rec, " ")
-			b, p, _ := strings.Cut(rest, " ")
-			id, err1 := strconv.ParseInt(a, 10, 64)
-			code, err2 := strconv.Atoi(b)
-			if err1 != nil || err2 != nil {
-				return fmt.Errorf("reading judgments of labeler %d: bad record %q", labelerID, rec)
+			if err := fn(rec); err != nil {
+				return err
 			}
-			fn(id, code, p)
 		}
 	}
 	return nil
@@ -370,17 +382,8 @@ func (s *Store) ScanPairIDs(ctx context.Context, fn func(id, queryID, docID int6
 	if err := s.h.QueryRowContext(ctx, `SELECT COALESCE(min(id), 0), COALESCE(max(id), -1) FROM pairs`).Scan(&lo, &hi); err != nil {
 		return err
 	}
-	const span = 1 << 18
-	for start := lo; start <= hi; start += span {
-		var packed string
-		if err := s.h.QueryRowContext(ctx, `SELECT COALESCE(group_concat(id || ' ' || query_id || ' ' || doc_id, ';'), '') FROM pairs WHERE id BETWEEN ? AND ?`,
-			start, start+span-1).Scan(&packed); err != nil {
-			return err
-		}
-		for rec := range strings.SplitSeq(packed, ";") {
-			if rec == "" {
-				continue
-			}
+	return s.scanPacked(ctx, lo, hi, `SELECT COALESCE(group_concat(id || ' ' || query_id || ' ' || doc_id, ';'), '') FROM pairs WHERE id BETWEEN ? AND ?`, nil,
+		func(rec string) error {
 			a, rest, _ := strings.Cut(rec, " ")
 			b, c, _ := strings.Cut(rest, " ")
 			id, err1 := strconv.ParseInt(a, 10, 64)
@@ -390,7 +393,6 @@ func (s *Store) ScanPairIDs(ctx context.Context, fn func(id, queryID, docID int6
 				return fmt.Errorf("reading pairs: bad record %q", rec)
 			}
 			fn(id, q, d)
-		}
-	}
-	return nil
+			return nil
+		})
 }
