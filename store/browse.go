@@ -22,52 +22,25 @@ type PairRef struct {
 	DocID   int64
 }
 
-// NextUngraded returns up to limit pairs that the labeler has not judged at
-// all, in (query id, document id) order, strictly after the given position
-// (0, 0 for the start). It walks the pairs' unique (query_id, doc_id) index,
-// so a page costs the same wherever the position is.
-func (s *Store) NextUngraded(ctx context.Context, labelerID, afterQuery, afterDoc int64, limit int) ([]PairRef, error) {
-	rows, err := s.h.QueryContext(ctx, `SELECT p.id, p.query_id, p.doc_id FROM pairs p
-		WHERE (p.query_id, p.doc_id) > (?, ?)
-		AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.labeler_id = ? AND j.pair_id = p.id)
-		ORDER BY p.query_id, p.doc_id LIMIT ?`, afterQuery, afterDoc, labelerID, limit)
-	if err != nil {
-		return nil, err
-	}
-	return scanRefs(rows)
-}
-
 // PairsWithStatus returns up to limit pairs on which the labeler's current
 // judgment has the given status (e.g. StatusUnsure: "judge later"), in
 // (query id, document id) order.
 func (s *Store) PairsWithStatus(ctx context.Context, labelerID int64, status string, limit int) ([]PairRef, error) {
-	rows, err := s.h.QueryContext(ctx, `SELECT p.id, p.query_id, p.doc_id FROM judgments j JOIN pairs p ON p.id = j.pair_id
+	return queryAll(ctx, s.h, scanRef, `SELECT p.id, p.query_id, p.doc_id FROM judgments j JOIN pairs p ON p.id = j.pair_id
 		WHERE j.labeler_id = ? AND j.status = ? ORDER BY p.query_id, p.doc_id LIMIT ?`, labelerID, status, limit)
-	if err != nil {
-		return nil, err
-	}
-	return scanRefs(rows)
 }
 
-func scanRefs(rows *sql.Rows) ([]PairRef, error) {
-	defer rows.Close()
-	var out []PairRef
-	for rows.Next() {
-		var r PairRef
-		if err := rows.Scan(&r.ID, &r.QueryID, &r.DocID); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+func scanRef(sc scanner) (PairRef, error) {
+	var r PairRef
+	err := sc.Scan(&r.ID, &r.QueryID, &r.DocID)
+	return r, err
 }
 
 // LastSet returns the pair of the labeler's most recent change that is still
 // in effect (not undone), so a session resumes where the last one stopped.
 func (s *Store) LastSet(ctx context.Context, labelerID int64) (PairRef, bool, error) {
-	var r PairRef
-	err := s.h.QueryRowContext(ctx, `SELECT p.id, p.query_id, p.doc_id FROM judgment_history h JOIN pairs p ON p.id = h.pair_id
-		WHERE h.labeler_id = ? AND h.action = 'set' AND h.undone = 0 ORDER BY h.id DESC LIMIT 1`, labelerID).Scan(&r.ID, &r.QueryID, &r.DocID)
+	r, err := scanRef(s.h.QueryRowContext(ctx, `SELECT p.id, p.query_id, p.doc_id FROM judgment_history h JOIN pairs p ON p.id = h.pair_id
+		WHERE h.labeler_id = ? AND h.action = 'set' AND h.undone = 0 ORDER BY h.id DESC LIMIT 1`, labelerID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, false, nil
 	}
@@ -114,24 +87,6 @@ func (s *Store) LabelerProgress(ctx context.Context, labelerID int64) (Progress,
 	return p, rows.Err()
 }
 
-// ScanPairs calls fn for every pair in id order with its query and document
-// ids: one pass, no per-row allocation beyond the driver's.
-func (s *Store) ScanPairs(ctx context.Context, fn func(id, queryID, docID int64)) error {
-	rows, err := s.h.QueryContext(ctx, `SELECT id, query_id, doc_id FROM pairs ORDER BY id`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var id, q, d int64
-	for rows.Next() {
-		if err := rows.Scan(&id, &q, &d); err != nil {
-			return err
-		}
-		fn(id, q, d)
-	}
-	return rows.Err()
-}
-
 // Cell is one labeler's current verdict on one pair, compactly: Grade is -1
 // unless Status is StatusOK; Probs is the raw JSON array ("" when none).
 type Cell struct {
@@ -140,37 +95,6 @@ type Cell struct {
 	Grade     int
 	Status    string
 	Probs     string
-}
-
-// ScanCells calls fn for every current judgment. withProbs lists the
-// labelers whose grade probabilities are wanted (others get Probs "").
-func (s *Store) ScanCells(ctx context.Context, withProbs []int64, fn func(Cell)) error {
-	want := make(map[int64]bool, len(withProbs))
-	for _, id := range withProbs {
-		want[id] = true
-	}
-	// Probabilities are large text: fetch them only for the wanted labelers.
-	probs := `''`
-	if len(withProbs) > 0 {
-		ids := make([]string, len(withProbs))
-		for i, id := range withProbs {
-			ids[i] = strconv.FormatInt(id, 10)
-		}
-		probs = `CASE WHEN labeler_id IN (` + strings.Join(ids, ",") + `) THEN probs ELSE '' END`
-	}
-	rows, err := s.h.QueryContext(ctx, `SELECT pair_id, labeler_id, COALESCE(grade, -1), status, `+probs+` FROM judgments`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var c Cell
-	for rows.Next() {
-		if err := rows.Scan(&c.PairID, &c.LabelerID, &c.Grade, &c.Status, &c.Probs); err != nil {
-			return err
-		}
-		fn(c)
-	}
-	return rows.Err()
 }
 
 // HistoryHead is the id of the newest judgment change (0 when none): a
@@ -375,7 +299,7 @@ func (s *Store) scanPacked(ctx context.Context, lo, hi int64, query string, args
 	return nil
 }
 
-// ScanPairIDs is ScanPairs packed like ScanLabelerCells: every pair in id
+// ScanPairIDs calls fn for every pair, packed like ScanLabelerCells, in id
 // order with its query and document ids.
 func (s *Store) ScanPairIDs(ctx context.Context, fn func(id, queryID, docID int64)) error {
 	var lo, hi int64

@@ -133,11 +133,6 @@ func scanDocument(sc scanner) (Document, error) {
 	return d, err
 }
 
-// Document returns a document by internal id.
-func (s *Store) Document(ctx context.Context, id int64) (Document, error) {
-	return scanDocument(s.h.QueryRowContext(ctx, `SELECT `+documentColumns+` FROM documents WHERE id = ?`, id))
-}
-
 // DocumentByExtID returns a document by its external id.
 func (s *Store) DocumentByExtID(ctx context.Context, ext string) (Document, error) {
 	d, err := scanDocument(s.queryRow(ctx, `SELECT `+documentColumns+` FROM documents WHERE ext_id = ?`, ext))
