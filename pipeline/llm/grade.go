@@ -83,12 +83,12 @@ func (c *Client) parseResponse(j *Judgment, resp openai.ChatCompletionResponse, 
 		return
 	}
 	ch := resp.Choices[0]
-	j.Raw = c.redact2(ch.Message.Content)
+	j.Raw = c.scrub(ch.Message.Content)
 	if ch.Message.Refusal != "" || ch.FinishReason == openai.FinishReasonContentFilter {
 		j.Status = StatusRefused
 		if ch.Message.Refusal != "" {
 			if j.Raw == "" {
-				j.Raw = c.redact2(ch.Message.Refusal)
+				j.Raw = c.scrub(ch.Message.Refusal)
 			}
 			j.Error = "refused: " + c.redact(ch.Message.Refusal)
 		} else {
@@ -106,8 +106,9 @@ func (c *Client) parseResponse(j *Judgment, resp openai.ChatCompletionResponse, 
 	}
 }
 
-// redact2 removes the API key from model output without bounding its length.
-func (c *Client) redact2(s string) string {
+// scrub removes the API key from s (model output is kept whole; see redact
+// for error texts).
+func (c *Client) scrub(s string) string {
 	if c.key != "" && strings.Contains(s, c.key) {
 		return strings.ReplaceAll(s, c.key, "[REDACTED]")
 	}
@@ -143,7 +144,7 @@ func (c *Client) parseJSON(j *Judgment, content string) {
 	if r, ok := obj["reason"]; ok {
 		var reason string
 		if json.Unmarshal(r, &reason) == nil {
-			j.Reason = c.redact2(reason)
+			j.Reason = c.scrub(reason)
 		}
 	}
 	j.Grade, j.HasGrade, j.Status = g, true, StatusOK

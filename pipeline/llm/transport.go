@@ -274,9 +274,7 @@ const maxErrLen = 600
 
 // redact removes the API key from s and bounds its length.
 func (c *Client) redact(s string) string {
-	if c.key != "" && strings.Contains(s, c.key) {
-		s = strings.ReplaceAll(s, c.key, "[REDACTED]")
-	}
+	s = c.scrub(s)
 	if len(s) > maxErrLen {
 		s = strings.ToValidUTF8(s[:maxErrLen], "") + "..."
 	}
