@@ -172,16 +172,7 @@ func ingestBatch(ctx context.Context, st *store.Store, client *llm.Client, lab s
 			js = append(js, sj)
 		}
 	}
-	var d store.RunDelta
-	for _, j := range js {
-		d.Done++
-		if j.Status != store.StatusOK {
-			d.Failed++
-		}
-		d.TokensIn += int64(j.TokensIn)
-		d.TokensOut += int64(j.TokensOut)
-		d.CostUSD += j.CostUSD
-	}
+	d, _ := tally(js)
 	d.BusySeconds = time.Since(run.StartedAt).Seconds()
 	err := st.Background().Tx(ctx, func(tx *store.Store) error {
 		if err := tx.PutJudgments(ctx, js); err != nil {

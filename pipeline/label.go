@@ -348,10 +348,10 @@ func (w *writer) consume(ctx context.Context, in <-chan store.Judgment, onError 
 	}
 }
 
-func (w *writer) commit(batch []store.Judgment) error {
-	var d store.RunDelta
-	lastErr := ""
-	for _, j := range batch {
+// tally is what a batch of judgments adds to its run, and the reason of its
+// last failure.
+func tally(js []store.Judgment) (d store.RunDelta, lastErr string) {
+	for _, j := range js {
 		d.Done++
 		if j.Status != store.StatusOK {
 			d.Failed++
@@ -363,6 +363,11 @@ func (w *writer) commit(batch []store.Judgment) error {
 		d.TokensOut += int64(j.TokensOut)
 		d.CostUSD += j.CostUSD
 	}
+	return d, lastErr
+}
+
+func (w *writer) commit(batch []store.Judgment) error {
+	d, lastErr := tally(batch)
 	now := time.Now()
 	d.BusySeconds = now.Sub(w.started).Seconds() - w.p.Elapsed.Seconds()
 	// Commit even when the run's context was canceled: these results are
