@@ -395,6 +395,14 @@ func (w *writer) commit(batch []store.Judgment) error {
 }
 
 func (w *writer) finish(err error) (store.Run, error) {
+	w.p.Elapsed = time.Since(w.started)
+	return endRun(w.st, w.run, w.p, w.report, err)
+}
+
+// endRun records how a run ended — done, canceled (by Ctrl-C or a
+// deadline) or failed with err — sends the final progress and returns the
+// run as stored.
+func endRun(st *store.Store, run store.Run, p Progress, report ProgressFunc, err error) (store.Run, error) {
 	status := store.RunDone
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
@@ -402,12 +410,11 @@ func (w *writer) finish(err error) (store.Run, error) {
 	case err != nil:
 		status = store.RunFailed
 	}
-	ferr := w.st.FinishRun(context.Background(), w.run.ID, status, err)
-	w.p.Finished, w.p.Status, w.p.Elapsed = true, status, time.Since(w.started)
-	w.report.send(w.p)
-	run, rerr := w.st.Run(context.Background(), w.run.ID)
-	if rerr != nil {
-		run = w.run
+	ferr := st.FinishRun(context.Background(), run.ID, status, err)
+	p.Finished, p.Status = true, status
+	report.send(p)
+	if stored, rerr := st.Run(context.Background(), run.ID); rerr == nil {
+		run = stored
 	}
 	return run, errors.Join(err, ferr)
 }

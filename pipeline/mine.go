@@ -78,15 +78,5 @@ func Mine(ctx context.Context, st *store.Store, opt MineOptions) (store.Run, err
 		p.Elapsed = time.Since(started)
 		opt.Progress.send(p)
 	}
-	status := store.RunDone
-	if ctx.Err() != nil {
-		status = store.RunCanceled
-	}
-	if err := st.FinishRun(context.Background(), run.ID, status, ctx.Err()); err != nil {
-		return run, err
-	}
-	p.Finished, p.Status = true, status
-	opt.Progress.send(p)
-	run, _ = st.Run(context.Background(), run.ID)
-	return run, ctx.Err()
+	return endRun(st, run, p, opt.Progress, ctx.Err())
 }

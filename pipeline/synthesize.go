@@ -173,20 +173,7 @@ func Synthesize(ctx context.Context, st *store.Store, opt SynthOptions) (store.R
 	if runErr == nil {
 		runErr = ctx.Err()
 	}
-	status := store.RunDone
-	switch {
-	case errors.Is(runErr, context.Canceled):
-		status = store.RunCanceled
-	case runErr != nil:
-		status = store.RunFailed
-	}
-	if err := st.FinishRun(context.Background(), run.ID, status, runErr); err != nil {
-		return run, errors.Join(runErr, err)
-	}
-	p.Finished, p.Status = true, status
-	opt.Progress.send(p)
-	run, _ = st.Run(context.Background(), run.ID)
-	return run, runErr
+	return endRun(st, run, p, opt.Progress, runErr)
 }
 
 // pickSeeds chooses the seed documents and, for the offline synthesizer,
