@@ -677,12 +677,14 @@ func (s *Store) SetAdjudicator(ctx context.Context, labelerName string, on bool)
 // the labeler human:gold (kind human, created when missing), with the note
 // and "adjudicated by NAME" as its reason, and appends the decision to the
 // adjudications table. Only labelers marked as adjudicators (Config.
-// Adjudicator, see SetAdjudicator) may do so.
-func (s *Store) Adjudicate(ctx context.Context, pairID, adjudicatorLabelerID int64, grade int, note string) error {
+// Adjudicator, see SetAdjudicator) may do so. It returns the decision's id,
+// which UndoAdjudication takes back.
+func (s *Store) Adjudicate(ctx context.Context, pairID, adjudicatorLabelerID int64, grade int, note string) (int64, error) {
 	if err := s.scale.Check(grade); err != nil {
-		return err
+		return 0, err
 	}
-	return s.Tx(ctx, func(tx *Store) error {
+	var id int64
+	err := s.Tx(ctx, func(tx *Store) error {
 		adj, err := scanLabeler(tx.queryRow(ctx, `SELECT `+labelerColumns+` FROM labelers WHERE id = ?`, adjudicatorLabelerID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w with id %d", ErrNoLabeler, adjudicatorLabelerID)
@@ -704,24 +706,91 @@ func (s *Store) Adjudicate(ctx context.Context, pairID, adjudicatorLabelerID int
 		if err := tx.PutJudgment(ctx, &j); err != nil {
 			return err
 		}
-		_, err = tx.exec(ctx, `INSERT INTO adjudications(pair_id, adjudicator_id, adjudicator, grade, note, at) VALUES (?,?,?,?,?,?)`,
-			pairID, adj.ID, adj.Name, grade, note, now())
+		res, err := tx.exec(ctx, `INSERT INTO adjudications(pair_id, adjudicator_id, adjudicator, grade, note, at, history_id) VALUES (?,?,?,?,?,?,?)`,
+			pairID, adj.ID, adj.Name, grade, note, now(), j.HistoryID)
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
 		return err
 	})
+	return id, err
+}
+
+// UndoAdjudication takes back one decision of an adjudicator (the id
+// Adjudicate returned): the pair's human:gold judgment goes back to what it
+// was before (none: the disagreement is open again; an earlier decision:
+// that one, with its adjudicator as the reason), and the decision stays on
+// record marked undone. It refuses, changing nothing, another adjudicator's
+// decision, one already undone (ErrUndone) and one decided again since
+// (ErrChangedSince: the later decision stands).
+func (s *Store) UndoAdjudication(ctx context.Context, adjudicatorLabelerID, adjudicationID int64) (Adjudication, error) {
+	var a Adjudication
+	err := s.Tx(ctx, func(tx *Store) error {
+		var adjID, hist sql.NullInt64
+		var at, undoneAt string
+		err := tx.queryRow(ctx, `SELECT id, pair_id, adjudicator_id, adjudicator, grade, note, at, history_id, undone_at FROM adjudications WHERE id = ?`, adjudicationID).
+			Scan(&a.ID, &a.PairID, &adjID, &a.Adjudicator, &a.Grade, &a.Note, &at, &hist, &undoneAt)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && adjID.Int64 != adjudicatorLabelerID {
+			return fmt.Errorf("adjudication %d: no such decision by labeler %d", adjudicationID, adjudicatorLabelerID)
+		}
+		if err != nil {
+			return err
+		}
+		a.At, _ = time.Parse(time.RFC3339Nano, at)
+		if undoneAt != "" {
+			return ErrUndone
+		}
+		if !hist.Valid {
+			return fmt.Errorf("adjudication %d was recorded before decisions could be undone", adjudicationID)
+		}
+		gold, err := tx.Labeler(ctx, GoldLabeler)
+		if err != nil {
+			return err
+		}
+		c, err := tx.undoChange(ctx, gold.ID, hist.Int64)
+		if err != nil {
+			return err
+		}
+		t := now()
+		if _, err := tx.exec(ctx, `UPDATE adjudications SET undone_at = ? WHERE id = ?`, t, adjudicationID); err != nil {
+			return err
+		}
+		a.Undone = true
+		if !c.Had {
+			return nil
+		}
+		// The gold grade restored is an earlier decision: its reason names
+		// that decision's adjudicator again.
+		var by string
+		err = tx.queryRow(ctx, `SELECT adjudicator FROM adjudications WHERE pair_id = ? AND undone_at = '' ORDER BY id DESC LIMIT 1`, a.PairID).Scan(&by)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.exec(ctx, `UPDATE judgments SET reason = ? WHERE pair_id = ? AND labeler_id = ?`, adjudicatedBy+by, a.PairID, gold.ID)
+		return err
+	})
+	return a, err
 }
 
 // Adjudication is one recorded decision.
 type Adjudication struct {
+	ID          int64
 	PairID      int64
 	Adjudicator string
 	Grade       int
 	Note        string
 	At          time.Time
+	Undone      bool // taken back (UndoAdjudication)
 }
 
-// Adjudications lists the decisions made on a pair, oldest first.
+// Adjudications lists the decisions made on a pair, oldest first, the
+// undone ones included (marked).
 func (s *Store) Adjudications(ctx context.Context, pairID int64) ([]Adjudication, error) {
-	rows, err := s.h.QueryContext(ctx, `SELECT pair_id, adjudicator, grade, note, at FROM adjudications WHERE pair_id = ? ORDER BY id`, pairID)
+	rows, err := s.h.QueryContext(ctx, `SELECT id, pair_id, adjudicator, grade, note, at, undone_at != '' FROM adjudications WHERE pair_id = ? ORDER BY id`, pairID)
 	if err != nil {
 		return nil, err
 	}
@@ -730,7 +799,7 @@ func (s *Store) Adjudications(ctx context.Context, pairID int64) ([]Adjudication
 	for rows.Next() {
 		var a Adjudication
 		var at string
-		if err := rows.Scan(&a.PairID, &a.Adjudicator, &a.Grade, &a.Note, &at); err != nil {
+		if err := rows.Scan(&a.ID, &a.PairID, &a.Adjudicator, &a.Grade, &a.Note, &at, &a.Undone); err != nil {
 			return nil, err
 		}
 		a.At, _ = time.Parse(time.RFC3339Nano, at)

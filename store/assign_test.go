@@ -346,16 +346,16 @@ func TestDisagreementsAndAdjudicate(t *testing.T) {
 		t.Fatalf("bob's grade %+v", g)
 	}
 	// Only adjudicators adjudicate.
-	if err := st.Adjudicate(ctx, pairs[0], alice, 2, "partly"); !errors.Is(err, ErrNotAdjudicator) {
+	if _, err := st.Adjudicate(ctx, pairs[0], alice, 2, "partly"); !errors.Is(err, ErrNotAdjudicator) {
 		t.Fatalf("non-adjudicator: %v", err)
 	}
 	if err := st.SetAdjudicator(ctx, "human:carol", true); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Adjudicate(ctx, pairs[0], carol, 9, ""); err == nil {
+	if _, err := st.Adjudicate(ctx, pairs[0], carol, 9, ""); err == nil {
 		t.Fatal("grade outside the scale accepted")
 	}
-	if err := st.Adjudicate(ctx, pairs[0], carol, 2, "partly answers it"); err != nil {
+	if _, err := st.Adjudicate(ctx, pairs[0], carol, 2, "partly answers it"); err != nil {
 		t.Fatal(err)
 	}
 	gold, err := st.Labeler(ctx, GoldLabeler)
@@ -373,7 +373,7 @@ func TestDisagreementsAndAdjudicate(t *testing.T) {
 	if ds, _ := st.Disagreements(ctx, DisagreementOptions{Unresolved: true}); len(ds) != 0 {
 		t.Fatalf("unresolved %+v", ds)
 	}
-	if err := st.Adjudicate(ctx, pairs[0], carol, 3, "on second thought"); err != nil {
+	if _, err := st.Adjudicate(ctx, pairs[0], carol, 3, "on second thought"); err != nil {
 		t.Fatal(err)
 	}
 	if as, _ := st.Adjudications(ctx, pairs[0]); len(as) != 2 || as[1].Grade != 3 || as[0].Adjudicator != "human:carol" {

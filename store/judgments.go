@@ -38,6 +38,9 @@ type Judgment struct {
 	PromptVersion string
 	RunID         int64
 	UpdatedAt     time.Time
+	// HistoryID is the judgment_history row of the change PutJudgment just
+	// recorded (0 on judgments read back): what UndoChange takes back.
+	HistoryID int64
 }
 
 func (s *Store) checkJudgment(j *Judgment) error {
@@ -113,10 +116,38 @@ func (s *Store) putJudgment(ctx context.Context, j *Judgment) error {
 		j.PairID, j.LabelerID, grade, j.Status, probs, expected, j.Reason, j.Raw, j.Note, j.TokensIn, j.TokensOut, j.LatencyMS, j.CostUSD, j.Attempts, j.PromptVersion, nullID(j.RunID), t, t); err != nil {
 		return err
 	}
-	_, err = s.exec(ctx, `INSERT INTO judgment_history(pair_id, labeler_id, action, grade, status, note, prev_grade, prev_status, prev_note, run_id, at) VALUES (?,?,'set',?,?,?,?,?,?,?,?)`,
+	res, err := s.exec(ctx, `INSERT INTO judgment_history(pair_id, labeler_id, action, grade, status, note, prev_grade, prev_status, prev_note, run_id, at) VALUES (?,?,'set',?,?,?,?,?,?,?,?)`,
 		j.PairID, j.LabelerID, grade, j.Status, j.Note, prevGrade, prevStatus, prevNote, nullID(j.RunID), t)
+	if err != nil {
+		return err
+	}
+	j.HistoryID, err = res.LastInsertId()
 	return err
 }
+
+// Change is one recorded change of a judgment (a row of judgment_history):
+// what it set and what was there before.
+type Change struct {
+	ID        int64
+	PairID    int64
+	LabelerID int64
+	Grade     int // meaningful only when Status == StatusOK
+	Status    string
+	Note      string
+	// Had is false when the pair had no judgment of the labeler before;
+	// otherwise PrevGrade, PrevStatus and PrevNote are what it was.
+	Had        bool
+	PrevGrade  int
+	PrevStatus string
+	PrevNote   string
+}
+
+// ErrUndone is returned by UndoChange for a change already taken back.
+var ErrUndone = errors.New("already undone")
+
+// ErrChangedSince is returned by UndoChange when the judgment was changed
+// again after the change (the later change stands).
+var ErrChangedSince = errors.New("changed again since")
 
 // Undo reverts the labeler's most recent change that has not been undone
 // yet, restoring the previous value (or removing the judgment when there was
@@ -125,35 +156,80 @@ func (s *Store) putJudgment(ctx context.Context, j *Judgment) error {
 func (s *Store) Undo(ctx context.Context, labelerID int64) (pairID int64, ok bool, err error) {
 	err = s.Tx(ctx, func(tx *Store) error {
 		var hid int64
-		var prevGrade sql.NullInt64
-		var prevStatus, prevNote sql.NullString
-		err := tx.h.QueryRowContext(ctx, `SELECT id, pair_id, prev_grade, prev_status, prev_note FROM judgment_history
-			WHERE labeler_id = ? AND action = 'set' AND undone = 0 ORDER BY id DESC LIMIT 1`, labelerID).
-			Scan(&hid, &pairID, &prevGrade, &prevStatus, &prevNote)
+		err := tx.queryRow(ctx, `SELECT id FROM judgment_history
+			WHERE labeler_id = ? AND action = 'set' AND undone = 0 ORDER BY id DESC LIMIT 1`, labelerID).Scan(&hid)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		ok = true
-		t := now()
-		if !prevStatus.Valid {
-			if _, err := tx.h.ExecContext(ctx, `DELETE FROM judgments WHERE pair_id = ? AND labeler_id = ?`, pairID, labelerID); err != nil {
-				return err
-			}
-		} else if _, err := tx.h.ExecContext(ctx, `UPDATE judgments SET grade = ?, status = ?, note = ?, updated_at = ? WHERE pair_id = ? AND labeler_id = ?`,
-			prevGrade, prevStatus, prevNote.String, t, pairID, labelerID); err != nil {
-			return err
-		}
-		if _, err := tx.h.ExecContext(ctx, `UPDATE judgment_history SET undone = 1 WHERE id = ?`, hid); err != nil {
-			return err
-		}
-		_, err = tx.h.ExecContext(ctx, `INSERT INTO judgment_history(pair_id, labeler_id, action, grade, status, note, at) VALUES (?,?,'undo',?,?,?,?)`,
-			pairID, labelerID, prevGrade, prevStatus.String, prevNote.String, t)
+		c, err := tx.undoChange(ctx, labelerID, hid)
+		pairID, ok = c.PairID, err == nil
 		return err
 	})
 	return pairID, ok, err
+}
+
+// UndoChange takes back exactly one change of the labeler's (historyID, as
+// PutJudgment set Judgment.HistoryID), restoring what the pair had before it
+// (or removing the judgment when it had none), and returns the change. It
+// refuses, changing nothing, a change of another labeler, one already
+// undone (ErrUndone) and one whose judgment was changed again after it
+// (ErrChangedSince): the later change stands.
+func (s *Store) UndoChange(ctx context.Context, labelerID, historyID int64) (Change, error) {
+	var c Change
+	err := s.Tx(ctx, func(tx *Store) error {
+		var err error
+		c, err = tx.undoChange(ctx, labelerID, historyID)
+		return err
+	})
+	return c, err
+}
+
+func (s *Store) undoChange(ctx context.Context, labelerID, historyID int64) (Change, error) {
+	c := Change{ID: historyID}
+	var grade, prevGrade sql.NullInt64
+	var prevStatus, prevNote sql.NullString
+	var action string
+	var undone bool
+	err := s.queryRow(ctx, `SELECT pair_id, labeler_id, action, grade, status, note, prev_grade, prev_status, prev_note, undone
+		FROM judgment_history WHERE id = ?`, historyID).
+		Scan(&c.PairID, &c.LabelerID, &action, &grade, &c.Status, &c.Note, &prevGrade, &prevStatus, &prevNote, &undone)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && (c.LabelerID != labelerID || action != "set") {
+		return c, fmt.Errorf("change %d: no such change of labeler %d", historyID, labelerID)
+	}
+	if err != nil {
+		return c, err
+	}
+	c.Grade = int(grade.Int64)
+	c.Had, c.PrevGrade, c.PrevStatus, c.PrevNote = prevStatus.Valid, int(prevGrade.Int64), prevStatus.String, prevNote.String
+	if undone {
+		return c, ErrUndone
+	}
+	var later int
+	if err := s.queryRow(ctx, `SELECT count(*) FROM judgment_history
+		WHERE labeler_id = ? AND id > ? AND pair_id = ? AND action = 'set' AND undone = 0`, labelerID, historyID, c.PairID).Scan(&later); err != nil {
+		return c, err
+	}
+	if later > 0 {
+		return c, ErrChangedSince
+	}
+	t := now()
+	if !c.Had {
+		if _, err := s.exec(ctx, `DELETE FROM judgments WHERE pair_id = ? AND labeler_id = ?`, c.PairID, labelerID); err != nil {
+			return c, err
+		}
+	} else if _, err := s.exec(ctx, `UPDATE judgments SET grade = ?, status = ?, note = ?, updated_at = ? WHERE pair_id = ? AND labeler_id = ?`,
+		prevGrade, prevStatus, prevNote.String, t, c.PairID, labelerID); err != nil {
+		return c, err
+	}
+	if _, err := s.exec(ctx, `UPDATE judgment_history SET undone = 1 WHERE id = ?`, historyID); err != nil {
+		return c, err
+	}
+	_, err = s.exec(ctx, `INSERT INTO judgment_history(pair_id, labeler_id, action, grade, status, note, at) VALUES (?,?,'undo',?,?,?,?)`,
+		c.PairID, labelerID, prevGrade, prevStatus.String, prevNote.String, t)
+	return c, err
 }
 
 const judgmentColumns = `pair_id, labeler_id, COALESCE(grade, -1), status, probs, expected, reason, raw, note, tokens_in, tokens_out, latency_ms, cost_usd, attempts, prompt_version, COALESCE(run_id, 0), updated_at`

@@ -341,6 +341,10 @@ func TestJudgmentFieldsRoundTrip(t *testing.T) {
 		t.Fatalf("UpdatedAt = %v", got.UpdatedAt)
 	}
 	got.UpdatedAt = time.Time{}
+	if in.HistoryID == 0 {
+		t.Fatal("PutJudgment did not say which history row it wrote")
+	}
+	in.HistoryID = 0 // the change's id, not part of the judgment read back
 	if fmt.Sprint(got) != fmt.Sprint(in) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, in)
 	}

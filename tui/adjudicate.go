@@ -180,6 +180,33 @@ func (a *adjState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 	return nil, false
 }
 
+// onUndone shows a decision taken back: the count goes down, and the
+// disagreement, open again, is the one on screen.
+func (a *adjState) onUndone(m *Model, u *undone) tea.Cmd {
+	a.decided = max(a.decided-1, 0)
+	m.browse.invalidate(u.adj.PairID)
+	cmds := []tea.Cmd{m.browse.refreshCmd(m), m.stats.dirty(m)}
+	what := fmt.Sprintf("undone: gold grade %d on %s", u.adj.Grade, pairWords(u.view))
+	switch {
+	case u.gold != nil:
+		m.setFlash(fmt.Sprintf("%s — the gold grade is back to %d (an earlier decision)", what, u.gold.Grade), false)
+	case u.reopen != nil:
+		m.setFlash(what+" — open again", false)
+		for i, d := range a.items {
+			if d.PairID == u.reopen.PairID {
+				a.items = append(a.items[:i], a.items[i+1:]...)
+				break
+			}
+		}
+		a.items = append([]store.Disagreement{*u.reopen}, a.items...)
+		a.data, a.note, a.scroll = nil, "", 0
+		cmds = append(cmds, a.pairCmd(m))
+	default:
+		m.setFlash(what+" — no longer a disagreement", false)
+	}
+	return tea.Batch(cmds...)
+}
+
 // adjudicated is called when a decision is committed.
 func (m *Model) adjudicated(op writeOp) tea.Cmd {
 	m.browse.invalidate(op.j.PairID)

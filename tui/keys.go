@@ -98,7 +98,7 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 	k.goRuns = bind("ctrl+r", "go to Runs", "ctrl+r")
 	k.help = bind("?", "this help (again: back)", "?")
 	k.blind = bind("b", "blind mode on/off (hide others' grades until you grade)", "b")
-	k.undo = bind("u", "undo your last change (repeat to walk back)", "u")
+	k.undo = bind("u", "undo this screen's last change (repeat: older)", "u")
 	k.quit = bind("q", "quit", "q")
 	k.forceQuit = bind("ctrl+c", "quit", "ctrl+c")
 	k.back = bind("esc", "back", "esc")
@@ -179,6 +179,8 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 	adjGrade.SetHelp(d, "decide the final (gold) grade and go to the next")
 	adjNote := bind("n", "note for the decision (before the digit)", "n")
 	adjOpen := bind("enter", "open the pair's details", "enter")
+	adjUndo := k.undo
+	adjUndo.SetHelp("u", "take back the last decision made here (the pair is open again)")
 	adjScroll := combine("j/k", "scroll the document", k.down, k.up)
 	browseGrade := k.grade
 	browseGrade.SetHelp(d, "grade the selected pair")
@@ -191,7 +193,7 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 		{"Browse", []key.Binding{k.moveAll, k.bOpen, browseGrade, k.filters, k.search, k.columns, k.sort, k.gradeEq, k.clear, k.reapply}},
 		{"Pair", []key.Binding{k.pairGrade, k.scrollAll, k.back}},
 		{"Stats", []key.Binding{k.statsRows, k.statsCols, k.statsJK, k.recompute}},
-		{"Adjudicate (adjudicators only)", []key.Binding{adjGrade, adjNote, k.later, adjScroll, adjOpen, k.reload}},
+		{"Adjudicate (adjudicators only)", []key.Binding{adjGrade, adjNote, k.later, adjUndo, adjScroll, adjOpen, k.reload}},
 		{"Runs", []key.Binding{k.newRun, runsSel, k.cancelRun, k.refresh}},
 		{"Help", []key.Binding{helpScroll, k.back}},
 	}

@@ -383,3 +383,104 @@ func TestAdjudicateGoldens(t *testing.T) {
 		checkGolden(t, filepath.Join("testdata", fmt.Sprintf("adjudicate-%dx%d.golden", size[0], size[1])), d.screen(), size[0], size[1])
 	}
 }
+
+// Issue 11.2: `u` on Adjudicate takes back the decision just made — not the
+// adjudicator's older grade from the Grade screen — says which pair came
+// back in words, and `u` on Grade still takes back the Grade screen's grade.
+func TestAdjudicateUndoIsPerScreen(t *testing.T) {
+	f := adjFixture(t)
+	ctx := context.Background()
+	d := newDriver(t, f, Options{Annotator: "alice"}, 120, 40)
+	own := d.curPair()
+	d.keys("2") // alice's own grade, on Grade
+	if j, ok := d.mine(own); !ok || j.Grade != 2 {
+		t.Fatalf("alice's grade: %+v %v", j, ok)
+	}
+	d.keys("tab", "tab", "tab", "tab")
+	if d.m.screen != scrAdjudicate {
+		t.Fatalf("screen %v", d.m.screen)
+	}
+	d.keys("3") // gold 3 on pair 0
+	gold, err := f.st.Labeler(ctx, store.GoldLabeler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j, ok, _ := f.st.Judgment(ctx, f.pairs[0], gold.ID); !ok || j.Grade != 3 {
+		t.Fatalf("gold before undo: %+v %v", j, ok)
+	}
+	d.keys("u")
+	if j, ok, _ := f.st.Judgment(ctx, f.pairs[0], gold.ID); ok {
+		t.Fatalf("u on Adjudicate left the decision: %+v", j)
+	}
+	if j, ok := d.mine(own); !ok || j.Grade != 2 {
+		t.Fatalf("u on Adjudicate took alice's Grade-screen grade: %+v %v", j, ok)
+	}
+	as, _ := f.st.Adjudications(ctx, f.pairs[0])
+	if len(as) != 1 || !as[0].Undone {
+		t.Fatalf("the decision is not on record as undone: %+v", as)
+	}
+	s := d.screen()
+	for _, want := range []string{"undone: gold grade 3 on “reset vpn password” · “Resetting your VPN password” — open again", "decided 0", "2 open"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("%q not on the screen:\n%s", want, s)
+		}
+	}
+	if d.m.adj.items[0].PairID != f.pairs[0] {
+		t.Fatalf("the disagreement back on screen is %d, want %d", d.m.adj.items[0].PairID, f.pairs[0])
+	}
+	// Nothing more to undo on Adjudicate: the Grade screen's grade is not its.
+	d.keys("u")
+	if j, ok := d.mine(own); !ok || j.Grade != 2 {
+		t.Fatalf("a second u on Adjudicate took alice's grade: %+v %v", j, ok)
+	}
+	if !strings.Contains(d.screen(), "nothing to undo on Adjudicate") {
+		t.Errorf("no 'nothing to undo' notice:\n%s", d.screen())
+	}
+	// Decide again, then undo on Grade: the grade goes, the decision stays.
+	d.keys("1")
+	d.keys("ctrl+g")
+	d.keys("u")
+	if _, ok := d.mine(own); ok {
+		t.Fatal("u on Grade did not take back the Grade screen's grade")
+	}
+	if j, ok, _ := f.st.Judgment(ctx, f.pairs[0], gold.ID); !ok || j.Grade != 1 {
+		t.Fatalf("u on Grade touched the decision: %+v %v", j, ok)
+	}
+	if s := d.screen(); !strings.Contains(s, "undone: your grade 2 (the pair is ungraded again) on “") {
+		t.Errorf("undo on Grade not said in words:\n%s", s)
+	}
+}
+
+// A grade given on Browse is Browse's to undo: `u` on Grade takes back the
+// Grade screen's last grade even when a Browse grade came after it.
+func TestUndoBrowseAndGradeApart(t *testing.T) {
+	f := newFixture(t)
+	d := newDriver(t, f, Options{Annotator: "alice"}, 120, 40)
+	first := d.curPair()
+	d.keys("2")      // Grade: pair 0
+	d.keys("tab")    // Browse
+	d.keys("G", "1") // Browse: the last row
+	var browsed int64
+	for _, p := range f.pairs {
+		if j, ok := d.mine(p); ok && j.Grade == 1 {
+			browsed = p
+		}
+	}
+	if browsed == 0 || browsed == first {
+		t.Fatalf("browse grade on %d (first %d)", browsed, first)
+	}
+	d.keys("shift+tab", "u")
+	if _, ok := d.mine(first); ok {
+		t.Fatal("u on Grade did not take back the Grade grade")
+	}
+	if j, ok := d.mine(browsed); !ok || j.Grade != 1 {
+		t.Fatalf("u on Grade took the Browse grade: %+v %v", j, ok)
+	}
+	if d.curPair() != first {
+		t.Fatalf("Grade shows %d after undo, want %d back", d.curPair(), first)
+	}
+	d.keys("tab", "u")
+	if _, ok := d.mine(browsed); ok {
+		t.Fatal("u on Browse did not take back the Browse grade")
+	}
+}

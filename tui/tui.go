@@ -160,6 +160,9 @@ type Model struct {
 	help      help.Model // renders the footer and the Help screen from keys
 	footCache footCache
 
+	// undos are each screen's own actions, newest last (see change).
+	undos [numScreens][]*change
+
 	grade  gradeState
 	browse browseState
 	pair   pairState
@@ -478,19 +481,56 @@ type writeOp struct {
 	kind  writeKind
 	j     store.Judgment
 	tries int
-	// reopen: after an undo, show the pair again (Grade screen).
-	from screen
+	// change: for a put or a decision, the undo entry it records; for an
+	// undo, the entry it takes back.
+	change *change
+	from   screen // the screen the write came from
+}
+
+// change is one action a screen took (a grade, a mark, a note, a
+// decision), kept on that screen's undo stack: `u` takes back exactly the
+// last one of the screen it is pressed on.
+type change struct {
+	kind      writeKind // writePut or writeAdjudicate
+	pairID    int64
+	historyID int64 // the judgment_history row, once committed
+	adjID     int64 // the adjudication, once committed
+	failed    bool  // never saved: nothing to undo
+}
+
+// undone is what an undo took back, said in words on the status line.
+type undone struct {
+	view   store.PairView
+	change store.Change        // writePut
+	adj    store.Adjudication  // writeAdjudicate
+	gold   *store.Judgment     // the gold grade restored (an earlier decision)
+	reopen *store.Disagreement // the disagreement open again
 }
 
 type writeDoneMsg struct {
 	op     writeOp
-	pairID int64 // undo: the pair it touched
-	ok     bool  // undo: something was undone
+	pairID int64 // the pair it touched
+	ok     bool
+	hist   int64 // put: the judgment_history row; decision: the adjudication id
+	undo   *undone
 	err    error
 }
 
-// enqueue schedules a write; writes run one at a time in order.
+// maxUndo bounds each screen's undo stack.
+const maxUndo = 1000
+
+// enqueue schedules a write; writes run one at a time in order. A put or a
+// decision is pushed on its screen's undo stack.
 func (m *Model) enqueue(op writeOp) tea.Cmd {
+	if op.kind != writeUndo && op.change == nil {
+		op.from = m.screen
+		op.change = &change{kind: op.kind, pairID: op.j.PairID}
+		st := append(m.undos[op.from], op.change)
+		if len(st) > maxUndo {
+			st = st[len(st)-maxUndo:]
+		}
+		m.undos[op.from] = st
+	}
 	m.writes = append(m.writes, op)
 	return m.nextWrite()
 }
@@ -504,43 +544,99 @@ func (m *Model) nextWrite() tea.Cmd {
 	m.writing = true
 	m.writingPair = op.j.PairID
 	st, ctx := m.st, context.WithoutCancel(m.ctx)
+	if op.kind == writeUndo {
+		// The write it takes back ran before it (writes go in order), so
+		// its history row is known now.
+		c := *op.change
+		return func() tea.Msg { return undoWrite(ctx, st, op, c) }
+	}
 	return func() tea.Msg {
 		switch op.kind {
 		case writeAdjudicate:
-			err := st.Adjudicate(ctx, op.j.PairID, op.j.LabelerID, op.j.Grade, op.j.Note)
-			return writeDoneMsg{op: op, pairID: op.j.PairID, ok: err == nil, err: err}
-		case writeUndo:
-			id, ok, err := st.Undo(ctx, op.j.LabelerID)
-			return writeDoneMsg{op: op, pairID: id, ok: ok, err: err}
+			id, err := st.Adjudicate(ctx, op.j.PairID, op.j.LabelerID, op.j.Grade, op.j.Note)
+			return writeDoneMsg{op: op, pairID: op.j.PairID, ok: err == nil, hist: id, err: err}
 		default:
 			j := op.j
 			err := st.PutJudgment(ctx, &j)
-			return writeDoneMsg{op: op, pairID: j.PairID, ok: err == nil, err: err}
+			return writeDoneMsg{op: op, pairID: j.PairID, ok: err == nil, hist: j.HistoryID, err: err}
 		}
 	}
+}
+
+// undoWrite takes back one change and reads what the pair is now, to say
+// so in words.
+func undoWrite(ctx context.Context, st *store.Store, op writeOp, c change) tea.Msg {
+	msg := writeDoneMsg{op: op, pairID: c.pairID}
+	if c.failed || c.historyID == 0 && c.adjID == 0 {
+		return msg // never saved: nothing to take back
+	}
+	u := &undone{}
+	var err error
+	if c.kind == writeAdjudicate {
+		if u.adj, err = st.UndoAdjudication(ctx, op.j.LabelerID, c.adjID); err == nil {
+			err = u.goldNow(ctx, st, c.pairID)
+		}
+	} else {
+		u.change, err = st.UndoChange(ctx, op.j.LabelerID, c.historyID)
+	}
+	if errors.Is(err, store.ErrChangedSince) || errors.Is(err, store.ErrUndone) {
+		msg.undo, msg.err = u, err
+		u.view, _ = st.PairView(ctx, c.pairID)
+		return msg
+	}
+	if err == nil {
+		u.view, err = st.PairView(ctx, c.pairID)
+	}
+	msg.ok, msg.undo, msg.err = err == nil, u, err
+	return msg
+}
+
+// goldNow reads the pair's gold grade after a decision was taken back: an
+// earlier decision, or none (then the disagreement is open again).
+func (u *undone) goldNow(ctx context.Context, st *store.Store, pairID int64) error {
+	gold, err := st.Labeler(ctx, store.GoldLabeler)
+	if err != nil {
+		return err
+	}
+	if j, ok, err := st.Judgment(ctx, pairID, gold.ID); err != nil {
+		return err
+	} else if ok && j.Status == store.StatusOK {
+		u.gold = &j
+		return nil
+	}
+	ds, err := st.Disagreements(ctx, store.DisagreementOptions{Unresolved: true, AfterPairID: pairID - 1, Limit: 1})
+	if err == nil && len(ds) == 1 && ds[0].PairID == pairID {
+		u.reopen = &ds[0]
+	}
+	return err
 }
 
 func (m *Model) onWriteDone(msg writeDoneMsg) tea.Cmd {
 	m.writing = false
 	m.writingPair = 0
 	var cmds []tea.Cmd
-	if msg.err != nil {
+	switch {
+	case msg.op.kind == writeUndo:
+		cmds = append(cmds, m.onUndone(msg))
+	case msg.err != nil:
 		if msg.op.kind == writeAdjudicate && errors.Is(msg.err, store.ErrNotAdjudicator) {
+			msg.op.change.failed = true
 			m.setFlash("NOT SAVED: "+msg.err.Error(), true)
 		} else if msg.op.tries < 3 {
 			msg.op.tries++
 			m.writes = append([]writeOp{msg.op}, m.writes...)
 			m.setFlash("retrying a write: "+msg.err.Error(), true)
 		} else {
+			msg.op.change.failed = true
 			m.setFlash("NOT SAVED: "+msg.err.Error(), true)
 		}
-	} else {
+	default:
 		switch msg.op.kind {
-		case writeUndo:
-			cmds = append(cmds, m.onUndone(msg))
 		case writeAdjudicate:
+			msg.op.change.adjID = msg.hist
 			cmds = append(cmds, m.adjudicated(msg.op))
 		case writePut:
+			msg.op.change.historyID = msg.hist
 			m.browse.applyMine(m, msg.op.j)
 			if m.pair.id == msg.op.j.PairID {
 				cmds = append(cmds, m.pair.loadCmd(m, m.pair.id))
@@ -552,28 +648,97 @@ func (m *Model) onWriteDone(msg writeDoneMsg) tea.Cmd {
 	return m.maybeQuit(tea.Batch(cmds...))
 }
 
-// undo walks back this annotator's last change.
+// undoScreen is the screen whose undo stack u uses here: the Help screen
+// undoes on the screen it was opened from.
+func (m *Model) undoScreen() screen {
+	if m.screen == scrHelp {
+		return m.back
+	}
+	return m.screen
+}
+
+// undo takes back the last action of the screen it is pressed on.
 func (m *Model) undo() tea.Cmd {
 	if m.me.ID == 0 {
 		return nil
 	}
-	return m.enqueue(writeOp{kind: writeUndo, j: store.Judgment{LabelerID: m.me.ID}, from: m.screen})
+	from := m.undoScreen()
+	st := m.undos[from]
+	if len(st) == 0 {
+		m.setFlash(fmt.Sprintf("nothing to undo on %s in this session", screenNames[from]), false)
+		return nil
+	}
+	c := st[len(st)-1]
+	m.undos[from] = st[:len(st)-1]
+	return m.enqueue(writeOp{kind: writeUndo, j: store.Judgment{PairID: c.pairID, LabelerID: m.me.ID}, change: c, from: from})
 }
 
 func (m *Model) onUndone(msg writeDoneMsg) tea.Cmd {
-	if !msg.ok {
-		m.setFlash("nothing left to undo", false)
+	u := msg.undo
+	switch {
+	case msg.err != nil && u != nil && errors.Is(msg.err, store.ErrChangedSince):
+		what := "your grade"
+		if msg.op.change.kind == writeAdjudicate {
+			what = "this gold grade"
+		}
+		m.setFlash(fmt.Sprintf("not undone: %s on %s was changed again since — the later change stands", what, pairWords(u.view)), true)
+		return nil
+	case msg.err != nil && u != nil && errors.Is(msg.err, store.ErrUndone):
+		m.setFlash("already undone: "+pairWords(u.view), false)
+		return nil
+	case msg.err != nil:
+		m.setFlash("NOT UNDONE: "+msg.err.Error(), true)
+		return nil
+	case !msg.ok:
+		m.setFlash("nothing to undo: that change was never saved", false)
 		return nil
 	}
-	m.setFlash(fmt.Sprintf("undone: pair %d is back", msg.pairID), false)
+	if msg.op.change.kind == writeAdjudicate {
+		return m.adj.onUndone(m, u)
+	}
+	m.setFlash("undone: "+changeWords(m, u.change)+" on "+pairWords(u.view), false)
 	m.browse.invalidate(msg.pairID)
-	cmds := []tea.Cmd{m.grade.progressCmd(m), m.browse.refreshCmd(m)}
-	if msg.op.from == scrPair && m.pair.id == msg.pairID {
-		cmds = append(cmds, m.pair.loadCmd(m, msg.pairID))
-	} else {
+	cmds := []tea.Cmd{m.grade.progressCmd(m), m.browse.refreshCmd(m), m.stats.dirty(m)}
+	switch msg.op.from {
+	case scrGrade:
 		cmds = append(cmds, m.grade.reopen(m, msg.pairID))
+	default:
+		delete(m.grade.recent, msg.pairID)
+		if m.pair.id == msg.pairID {
+			cmds = append(cmds, m.pair.loadCmd(m, msg.pairID))
+		}
 	}
 	return tea.Batch(cmds...)
+}
+
+// pairWords names a pair as a person knows it: “query” · “document title”.
+func pairWords(v store.PairView) string {
+	title := v.Doc.Title
+	if title == "" {
+		title = v.Doc.ExtID
+	}
+	return "“" + clip(v.QueryText, 40) + "” · “" + clip(title, 40) + "”"
+}
+
+// changeWords says what an undo removed and what is back.
+func changeWords(m *Model, c store.Change) string {
+	was := func(status string, grade int, note string) string {
+		switch {
+		case status == store.StatusOK:
+			return fmt.Sprintf("grade %d", grade)
+		case status == store.StatusUnsure:
+			return "unsure mark"
+		}
+		return status
+	}
+	now := was(c.Status, c.Grade, c.Note)
+	if c.Had && c.PrevStatus == c.Status && c.PrevGrade == c.Grade && c.PrevNote != c.Note {
+		return "your note (" + now + " kept)"
+	}
+	if !c.Had {
+		return "your " + now + " (the pair is ungraded again)"
+	}
+	return "your " + now + " (back to " + was(c.PrevStatus, c.PrevGrade, c.PrevNote) + ")"
 }
 
 // ---- view ---------------------------------------------------------------
