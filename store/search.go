@@ -34,19 +34,8 @@ func init() {
 // wants. Stopwords are dropped unless the text has nothing else. It returns
 // "" when the text has no searchable term.
 func FTSQuery(text string) string {
-	terms := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	content := false
-	for _, t := range terms {
-		content = content || !searchStopwords[strings.ToLower(t)]
-	}
-	seen := map[string]bool{}
 	var b strings.Builder
-	for _, t := range terms {
-		t = strings.ToLower(t)
-		if seen[t] || (content && searchStopwords[t]) {
-			continue
-		}
-		seen[t] = true
+	for _, t := range ftsTerms(text) {
 		if b.Len() > 0 {
 			b.WriteString(" OR ")
 		}
@@ -55,6 +44,28 @@ func FTSQuery(text string) string {
 		b.WriteByte('"')
 	}
 	return b.String()
+}
+
+// ftsTerms are the phrases of FTSQuery(text), in order: lower-cased words
+// of letters and digits, each once, stopwords left out unless nothing else
+// is left.
+func ftsTerms(text string) []string {
+	terms := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	content := false
+	for _, t := range terms {
+		content = content || !searchStopwords[strings.ToLower(t)]
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range terms {
+		t = strings.ToLower(t)
+		if seen[t] || (content && searchStopwords[t]) {
+			continue
+		}
+		seen[t] = true
+		out = append(out, t)
+	}
+	return out
 }
 
 // Search returns the top k documents for text by BM25 over title and body.
@@ -90,14 +101,37 @@ func (s *Store) Search(ctx context.Context, text string, k int, exclude ...int64
 	return out, rows.Err()
 }
 
-// BM25Scores returns the BM25 score of each given document for text; a
-// document that does not match scores 0. Used to grade pairs that were not
-// found by mining (imported pairs) with the same signal.
+// BM25Scores returns the BM25 score of each given document for text, equal
+// to what -bm25(documents_fts, 2.0, 1.0) gives it; a document that does not
+// match scores 0. Used to grade pairs that were not found by mining
+// (imported pairs) with the same signal. The scores are computed from the
+// listed documents alone (see bm25.go), so the cost does not grow with the
+// number of documents in the corpus that match the query.
 func (s *Store) BM25Scores(ctx context.Context, text string, docIDs []int64) (map[int64]float64, error) {
 	out := make(map[int64]float64, len(docIDs))
-	m := FTSQuery(text)
-	if m == "" || len(docIDs) == 0 {
+	terms := ftsTerms(text)
+	if len(terms) == 0 || len(docIDs) == 0 {
 		return out, nil
+	}
+	// Inside a transaction the index may hold changes FTS5 has not yet
+	// written to its averages record: only FTS5 itself is exact there.
+	if !s.inTx {
+		rest, ok, err := s.candidateBM25(ctx, terms, docIDs, out)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			docIDs = rest
+		}
+	}
+	return out, s.fts5BM25(ctx, FTSQuery(text), docIDs, out)
+}
+
+// fts5BM25 adds to out FTS5's own bm25() of each listed document that
+// matches the MATCH expression m.
+func (s *Store) fts5BM25(ctx context.Context, m string, docIDs []int64, out map[int64]float64) error {
+	if len(docIDs) == 0 {
+		return nil
 	}
 	// FTS5 runs a MATCH with `rowid IN (...)` once per listed id, and
 	// bm25() recounts each term's documents every time: beyond a few ids one
@@ -107,13 +141,10 @@ func (s *Store) BM25Scores(ctx context.Context, text string, docIDs []int64) (ma
 		for _, id := range docIDs {
 			want[id] = true
 		}
-		return out, s.bm25Rows(ctx, out, want, `SELECT rowid, -`+bm25Weights+` FROM documents_fts WHERE documents_fts MATCH ?`, m)
+		return s.bm25Rows(ctx, out, want, `SELECT rowid, -`+bm25Weights+` FROM documents_fts WHERE documents_fts MATCH ?`, m)
 	}
-	args := []any{m}
-	for _, id := range docIDs {
-		args = append(args, id)
-	}
-	return out, s.bm25Rows(ctx, out, nil, `SELECT rowid, -`+bm25Weights+` FROM documents_fts WHERE documents_fts MATCH ? AND rowid IN (`+placeholders(len(docIDs))+`)`, args...)
+	args := append([]any{m}, int64Args(docIDs)...)
+	return s.bm25Rows(ctx, out, nil, `SELECT rowid, -`+bm25Weights+` FROM documents_fts WHERE documents_fts MATCH ? AND rowid IN (`+placeholders(len(docIDs))+`)`, args...)
 }
 
 // bm25Rows adds the (rowid, score) rows of q to out, only those in want
