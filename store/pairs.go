@@ -12,6 +12,7 @@ const (
 	SourceSeed     = "seed"
 	SourceBM25     = "bm25"
 	SourceHuman    = "human"
+	SourcePool     = "pool" // among the top K of an imported search system
 )
 
 // Pair is a (query, document) pair to be graded.

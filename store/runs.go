@@ -19,6 +19,7 @@ const (
 	RunEvaluation = "evaluation"
 	RunFinetune   = "finetune"
 	RunBatch      = "batch"
+	RunPooling    = "pooling"
 
 	RunRunning     = "running"
 	RunDone        = "done"

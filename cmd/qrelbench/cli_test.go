@@ -77,7 +77,7 @@ func TestCLIInitImportExportStats(t *testing.T) {
 		t.Fatalf("qrels with an unknown query: %v", err)
 	}
 	out = mustCLI(t, db, "import", "qrels", qrels, "--labeler", "gpt", "--skip-unknown")
-	if !strings.Contains(out, "judgments: 2 new") || !strings.Contains(out, "skipped unknown lines") {
+	if !strings.Contains(out, "judgments: 2 new") || !strings.Contains(out, "skipped 1 lines naming an unknown") {
 		t.Fatalf("import qrels: %q", out)
 	}
 

@@ -8,16 +8,18 @@ import (
 )
 
 func init() {
-	register("import", "import docs, queries, pairs or qrels (all-or-nothing)", runImport)
+	register("import", "import docs, queries, pairs, qrels or a search system's run (all-or-nothing)", runImport)
 }
 
 func runImport(ctx context.Context, e *env, args []string) error {
-	const usageLine = "import docs FILE|DIR | queries FILE | pairs FILE [--grades-as NAME] | qrels FILE --labeler NAME [--skip-unknown]  [--update]"
+	const usageLine = "import docs FILE|DIR | queries FILE | pairs FILE [--grades-as NAME] | qrels FILE --labeler NAME [--skip-unknown] | run FILE [--system NAME] [--skip-unknown] [--replace]  [--update]"
 	fs := newFlags(e, "import", usageLine)
 	update := fs.Bool("update", false, "replace stored records whose content differs instead of failing")
 	gradesAs := fs.String("grades-as", "human:imported", "pairs: labeler that human_grade is recorded as")
 	labeler := fs.String("labeler", "", "qrels: labeler whose grades these are")
-	skipUnknown := fs.Bool("skip-unknown", false, "qrels: skip lines whose query or document is not in the workspace")
+	skipUnknown := fs.Bool("skip-unknown", false, "qrels, run: skip lines whose query or document is not in the workspace")
+	system := fs.String("system", "", "run: file every line under this system name instead of its tag")
+	replace := fs.Bool("replace", false, "run: replace the results of a stored system whose results differ")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -44,8 +46,10 @@ func runImport(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("import qrels needs --labeler NAME")
 		}
 		sum, err = ingest.ImportQrels(ctx, st, path, ingest.QrelsOptions{Labeler: *labeler, SkipUnknown: *skipUnknown, Update: *update})
+	case "run":
+		sum, err = ingest.ImportRun(ctx, st, path, ingest.RunOptions{System: *system, SkipUnknown: *skipUnknown, Replace: *replace})
 	default:
-		return fmt.Errorf("import what? %q is not docs, queries, pairs or qrels", kind)
+		return fmt.Errorf("import what? %q is not docs, queries, pairs, qrels or run", kind)
 	}
 	if err != nil {
 		return fmt.Errorf("%w\nnothing was imported", err)

@@ -25,20 +25,24 @@ type Summary struct {
 	Inserted  map[string]int // by record kind: documents, queries, pairs, judgments
 	Updated   map[string]int
 	Unchanged map[string]int
+	Skipped   int // lines dropped because they name an unknown query or document (--skip-unknown)
 }
 
 func newSummary(file string) *Summary {
 	return &Summary{File: file, Inserted: map[string]int{}, Updated: map[string]int{}, Unchanged: map[string]int{}}
 }
 
-func (s *Summary) count(kind string, o store.Outcome) {
+func (s *Summary) count(kind string, o store.Outcome) { s.add(kind, o, 1) }
+
+// add counts n records of a kind with the same outcome.
+func (s *Summary) add(kind string, o store.Outcome, n int) {
 	switch o {
 	case store.Inserted:
-		s.Inserted[kind]++
+		s.Inserted[kind] += n
 	case store.Updated:
-		s.Updated[kind]++
+		s.Updated[kind] += n
 	default:
-		s.Unchanged[kind]++
+		s.Unchanged[kind] += n
 	}
 }
 
@@ -79,10 +83,14 @@ func (s *Summary) String() string {
 	if !s.Changed() {
 		head = "nothing changed: " + s.File + " is already in the workspace"
 	}
-	if len(parts) == 0 {
-		return head + " (no records)"
+	tail := ""
+	if s.Skipped > 0 {
+		tail = fmt.Sprintf("; skipped %d lines naming an unknown query or document", s.Skipped)
 	}
-	return head + " (" + strings.Join(parts, "; ") + ")"
+	if len(parts) == 0 {
+		return head + " (no records)" + tail
+	}
+	return head + " (" + strings.Join(parts, "; ") + ")" + tail
 }
 
 // docRecord is one document read from a file, with where it came from.

@@ -48,7 +48,7 @@ func writeFile(t testing.TB, dir, name, content string) string {
 func counts(t testing.TB, st *store.Store) string {
 	t.Helper()
 	var parts []string
-	for _, table := range []string{"documents", "queries", "pairs", "judgments", "judgment_history", "labelers", "runs"} {
+	for _, table := range []string{"documents", "queries", "pairs", "judgments", "judgment_history", "labelers", "runs", "systems", "system_results", "pool_pairs"} {
 		var n int
 		if err := st.DB().QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
 			t.Fatal(err)
@@ -96,6 +96,10 @@ func seed(t testing.TB, st *store.Store) {
 	if _, err := ImportQrels(ctx, st, qr, QrelsOptions{Labeler: "gpt"}); err != nil {
 		t.Fatal(err)
 	}
+	run := writeFile(t, dir, "seed.run", "sq0 Q0 sd0 1 2 seeded\nsq0 Q0 sd4 2 1 seeded\nsq1 Q0 sd1 1 5 seeded\n")
+	if _, err := ImportRun(ctx, st, run, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestFailingImportsKeepNothing(t *testing.T) {
@@ -113,6 +117,7 @@ func TestFailingImportsKeepNothing(t *testing.T) {
 		line                      int    // the line the error must name; 0: no line
 		want                      string // in the error
 		is                        error
+		runOpt                    RunOptions
 	}{
 		// documents
 		{name: "docs bad JSON", kind: "docs", file: "d.jsonl", content: `{"id":"a","text":"x"}` + "\n" + `{"id":"b","text":"y"}` + "\n" + `{"id":"c","text":` + "\n", line: 3, want: "bad JSON"},
@@ -175,6 +180,27 @@ func TestFailingImportsKeepNothing(t *testing.T) {
 		{name: "qrels unknown ids", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 1\nnoq 0 sd0 1\nsq0 0 nod 1\nnoq2 0 x 1\n", want: "3 lines name a query or document that is not in the workspace, first: line 2 (query noq), line 3 (document nod), line 4 (query noq2)"},
 		{name: "qrels last line conflicts with stored", kind: "qrels", file: "r.qrels", content: manyQrels + "sq0 0 sd0 1\n", line: 19, want: "differs from the stored grade 2", is: store.ErrConflict},
 		{name: "qrels missing file", kind: "qrels", file: "", want: "cannot read"},
+		// runs
+		{name: "run 5 fields", kind: "run", file: "a.run", content: "sq0 Q0 sd0 1 2.5 a\nsq0 Q0 sd4 2 a\n", line: 2, want: `expected 6 fields "qid Q0 docid rank score tag", got 5`},
+		{name: "run 7 fields", kind: "run", file: "a.run", content: "sq0 Q0 sd0 1 2.5 a extra\n", line: 1, want: "got 7"},
+		{name: "run rank not integer", kind: "run", file: "a.run", content: "sq0 Q0 sd0 1 2.5 a\nsq0 Q0 sd4 first 2 a\n", line: 2, want: `rank "first" is not an integer`},
+		{name: "run rank fractional", kind: "run", file: "a.run", content: "sq0 Q0 sd0 1.5 2.5 a\n", line: 1, want: `rank "1.5" is not an integer`},
+		{name: "run score not a number", kind: "run", file: "a.run", content: "sq0 Q0 sd0 1 2.5 a\n\nsq0 Q0 sd4 2 high a\n", line: 3, want: `score "high" is not a number`},
+		{name: "run score NaN", kind: "run", file: "a.run", content: "sq0 Q0 sd0 1 NaN a\n", line: 1, want: `score "NaN" is not a finite number`},
+		{name: "run score infinite", kind: "run", file: "a.run", content: "sq0 Q0 sd0 1 -Inf a\n", line: 1, want: "not a finite number"},
+		{name: "run tag not printable", kind: "run", file: "a.run", content: "sq0 Q0 sd0 1 1 a\x01b\n", line: 1, want: `only printable characters`},
+		{name: "run invalid UTF-8", kind: "run", file: "a.run", content: "sq0 Q0 sd0 1 1 a\nsq0 Q0 s\xff 2 1 a\n", line: 2, want: "invalid UTF-8"},
+		{name: "run duplicate document", kind: "run", file: "a.run", content: "sq0 Q0 sd0 1 3 a\nsq0 Q0 sd4 2 2 a\nsq1 Q0 sd0 1 1 b\nsq0 Q0 sd0 3 1 a\n", line: 4,
+			want: `document "sd0" appears twice for query "sq0" in system "a" (first at line 1)`},
+		{name: "run duplicate across tags under --system", kind: "run", file: "a.run", runOpt: RunOptions{System: "merged"}, content: "sq0 Q0 sd0 1 3 a\nsq0 Q0 sd0 1 3 b\n", line: 2,
+			want: `in system "merged" (first at line 1)`},
+		{name: "run unknown ids", kind: "run", file: "a.run", content: "sq0 Q0 sd0 1 3 a\nnoq Q0 sd0 1 1 a\nsq0 Q0 nod 2 1 a\nnoq2 Q0 x 1 1 a\nnoq Q0 sd1 2 0 a\n",
+			want: `4 lines name a query or document that is not in the workspace (2 unknown queries, 2 unknown documents), first: line 2 (query "noq"), line 3 (document "nod"), line 4 (query "noq2"), line 5 (query "noq") (import them first, or pass --skip-unknown)`},
+		{name: "run unknown id escaped and shortened", kind: "run", file: "a.run", content: "sq0 Q0 d\x1b[31m" + strings.Repeat("x", 60) + " 1 3 a\n",
+			want: `(document "d\x1b[31m` + strings.Repeat("x", 34) + `"…)`},
+		{name: "run conflicts with stored system", kind: "run", file: "a.run", content: "sq0 Q0 sd0 1 3 fresh\nsq1 Q0 sd1 1 3 fresh\nsq0 Q0 sd0 1 3 seeded\nsq0 Q0 sd4 2 1 seeded\n", line: 3,
+			want: `system "seeded" is stored with different results (use --replace to replace them)`, is: store.ErrConflict},
+		{name: "run missing file", kind: "run", file: "", want: "cannot read"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -200,6 +226,8 @@ func TestFailingImportsKeepNothing(t *testing.T) {
 				_, err = ImportPairs(ctx, st, path, "human:imported", false)
 			case "qrels":
 				_, err = ImportQrels(ctx, st, path, QrelsOptions{Labeler: "gpt"})
+			case "run":
+				_, err = ImportRun(ctx, st, path, c.runOpt)
 			}
 			if err == nil {
 				t.Fatal("import succeeded")
@@ -598,7 +626,7 @@ func TestQrelsImport(t *testing.T) {
 		t.Fatal("failed qrels import kept something")
 	}
 	sum, err := ImportQrels(ctx, st, unk, QrelsOptions{Labeler: "judge", SkipUnknown: true})
-	if err != nil || sum.Inserted["judgments"] != 1 || sum.Unchanged["skipped unknown lines"] != 9 {
+	if err != nil || sum.Inserted["judgments"] != 1 || sum.Skipped != 9 {
 		t.Fatalf("skip unknown: %v %v", sum, err)
 	}
 	if l, _ := st.Labeler(ctx, "judge"); l.Kind != store.KindImported {

@@ -104,9 +104,7 @@ func ImportQrels(ctx context.Context, st *store.Store, path string, opt QrelsOpt
 			path, nUnknown, strings.Join(unknown, ", "))
 	}
 	sum := newSummary(path)
-	if nUnknown > 0 {
-		sum.Unchanged["skipped unknown lines"] = nUnknown
-	}
+	sum.Skipped = nUnknown
 	err = st.Tx(ctx, func(tx *store.Store) error {
 		lab, err := tx.EnsureLabeler(ctx, opt.Labeler, importedKind(opt.Labeler))
 		if err != nil {

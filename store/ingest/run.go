@@ -1,0 +1,203 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/qrelbench/qrelbench/store"
+)
+
+// runLine is one line of a TREC run: "qid Q0 docid rank score tag".
+type runLine struct {
+	line       int
+	query, doc string
+	rank       int
+	score      float64
+	system     string // the tag, or the --system name
+}
+
+// RunOptions control a run import.
+type RunOptions struct {
+	System      string // file every line under this system name, whatever its tag
+	SkipUnknown bool   // drop lines whose query or document is not in the workspace
+	Replace     bool   // replace the results of a stored system whose results differ
+}
+
+// ReadRun reads a TREC run file. Each line's tag names its system unless
+// system is set. A document twice in one query of one system is an error
+// naming both lines.
+func ReadRun(path, system string) ([]runLine, error) {
+	if system != "" {
+		if err := store.ValidateSystemName(system); err != nil {
+			return nil, fmt.Errorf("--system: %w", err)
+		}
+	}
+	var out []runLine
+	type key struct{ system, query, doc string }
+	seen := map[key]int{}
+	err := eachFileLine(path, func(n int, line []byte) error {
+		s := strings.TrimSpace(string(line))
+		if strings.HasPrefix(s, "#") {
+			return nil
+		}
+		f := strings.Fields(s)
+		if len(f) != 6 {
+			return lineErr(path, n, "expected 6 fields \"qid Q0 docid rank score tag\", got %d", len(f))
+		}
+		r := runLine{line: n, query: f[0], doc: f[2], system: system}
+		var err error
+		if r.rank, err = strconv.Atoi(f[3]); err != nil {
+			return lineErr(path, n, "rank %s is not an integer", quoteID(f[3]))
+		}
+		if r.score, err = strconv.ParseFloat(f[4], 64); err != nil {
+			return lineErr(path, n, "score %s is not a number", quoteID(f[4]))
+		}
+		if math.IsNaN(r.score) || math.IsInf(r.score, 0) {
+			return lineErr(path, n, "score %s is not a finite number", quoteID(f[4]))
+		}
+		if system == "" {
+			if err := store.ValidateSystemName(f[5]); err != nil {
+				return lineErr(path, n, "tag: %v", err)
+			}
+			r.system = f[5]
+		}
+		k := key{r.system, r.query, r.doc}
+		if first, ok := seen[k]; ok {
+			return lineErr(path, n, "document %s appears twice for query %s in system %s (first at line %d)",
+				quoteID(r.doc), quoteID(r.query), quoteID(r.system), first)
+		}
+		seen[k] = n
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// quoteID shows an id from an input file in a message: quoted, control
+// characters escaped, shortened when long.
+func quoteID(s string) string {
+	const max = 40
+	if r := []rune(s); len(r) > max {
+		return strconv.Quote(string(r[:max])) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// ImportRun records the systems of a TREC run file and their ranked lists
+// in one transaction. Unknown query or document ids are an error (one,
+// saying how many and showing the first few) unless opt.SkipUnknown. A
+// system already stored with the same results is left alone; with other
+// results it is refused unless opt.Replace.
+func ImportRun(ctx context.Context, st *store.Store, path string, opt RunOptions) (*Summary, error) {
+	lines, err := ReadRun(path, opt.System)
+	if err != nil {
+		return nil, err
+	}
+	fileHash, err := fileSHA256(path)
+	if err != nil {
+		return nil, err
+	}
+	qids, err := st.QueryIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dids, err := st.DocumentIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var unknown []string
+	nUnknown, unknownQ, unknownD := 0, map[string]bool{}, map[string]bool{}
+	bySystem := map[string][]runLine{}
+	var order []string // systems in the order the file first names them
+	for _, r := range lines {
+		_, qok := qids[r.query]
+		_, dok := dids[r.doc]
+		if !qok || !dok {
+			nUnknown++
+			if !qok {
+				unknownQ[r.query] = true
+			}
+			if !dok {
+				unknownD[r.doc] = true
+			}
+			if len(unknown) < 5 {
+				what := "query " + quoteID(r.query)
+				if qok {
+					what = "document " + quoteID(r.doc)
+				}
+				unknown = append(unknown, fmt.Sprintf("line %d (%s)", r.line, what))
+			}
+			continue
+		}
+		if _, ok := bySystem[r.system]; !ok {
+			order = append(order, r.system)
+		}
+		bySystem[r.system] = append(bySystem[r.system], r)
+	}
+	if nUnknown > 0 && !opt.SkipUnknown {
+		return nil, fmt.Errorf("%s: %d lines name a query or document that is not in the workspace (%d unknown queries, %d unknown documents), first: %s (import them first, or pass --skip-unknown)",
+			path, nUnknown, len(unknownQ), len(unknownD), strings.Join(unknown, ", "))
+	}
+	sum := newSummary(path)
+	sum.Skipped = nUnknown
+	if len(order) == 0 && len(lines) > 0 {
+		return nil, fmt.Errorf("%s: every line names an unknown query or document: nothing to import", path)
+	}
+	err = st.Tx(ctx, func(tx *store.Store) error {
+		for _, name := range order {
+			rs := bySystem[name]
+			results := make([]store.SystemResult, len(rs))
+			for i, r := range rs {
+				results[i] = store.SystemResult{QueryID: qids[r.query], DocID: dids[r.doc], Score: r.score, Rank: r.rank}
+			}
+			sys := store.System{Name: name, SourceFile: path, SourceSHA256: fileHash, ContentSHA256: contentHash(rs)}
+			o, err := tx.PutSystem(ctx, &sys, results, opt.Replace)
+			if err != nil {
+				return wrapAt(path, rs[0].line, err)
+			}
+			sum.count("systems", o)
+			sum.add("results", o, len(rs))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// contentHash hashes a system's results independently of line order and of
+// the file around them: sorted (query, document, score, rank) lines.
+func contentHash(rs []runLine) string {
+	keys := make([]string, len(rs))
+	for i, r := range rs {
+		keys[i] = r.query + "\t" + r.doc + "\t" + strconv.FormatFloat(r.score, 'g', -1, 64) + "\t" + strconv.Itoa(r.rank) + "\n"
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		io.WriteString(h, k)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
