@@ -231,9 +231,9 @@ func (a *adjState) view(m *Model, w, h int) []string {
 	}
 	var out []string
 	out = append(out, " "+s.header.Render("Disagreement")+s.muted.Render(fmt.Sprintf("  %d%s open · spread %d · decided %d", len(a.items), more, d.Spread, a.decided)))
-	out = append(out, " "+s.muted.Render("Query "+d.QueryExtID+"  ")+s.header.Render(d.QueryText))
+	out = append(out, queryLines(m, d.QueryExtID, d.QueryText, w)...)
 	if a.data != nil {
-		out = append(out, " "+metaLine(m, a.data.view.Doc))
+		out = append(out, metaLines(m, a.data.view.Doc, w)...)
 	} else {
 		out = append(out, " "+s.header.Render(d.DocTitle)+s.muted.Render(" · "+d.DocExtID))
 	}

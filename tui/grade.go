@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/qrelbench/qrelbench/internal/words"
 	"github.com/qrelbench/qrelbench/store"
 )
 
@@ -676,7 +677,7 @@ func (g *gradeState) progressText(m *Model) string {
 	if n := len(g.skipped); n > 0 {
 		s += fmt.Sprintf(" · skipped %d", n)
 	}
-	return s + fmt.Sprintf(" · %d pairs", p.Pairs)
+	return s + " · " + words.Count(p.Pairs, "pair")
 }
 
 // ---- view ---------------------------------------------------------------
@@ -687,8 +688,12 @@ func (g *gradeState) textHeight(m *Model) int {
 }
 
 func (g *gradeState) fixedRows(m *Model) int {
-	// query, meta, rule, [text], rule, scale levels, models, last
-	return 3 + 1 + len(scaleLines(m, m.width, -1)) + 2
+	// query and metadata, rule, [text], rule, scale levels, models, last
+	head := 2
+	if g.cur != nil {
+		head = len(pairHead(m, g.cur.view, m.width))
+	}
+	return head + 1 + 1 + len(scaleLines(m, m.width, -1)) + 2
 }
 
 func (g *gradeState) view(m *Model, w, h int) []string {
@@ -710,12 +715,10 @@ func (g *gradeState) view(m *Model, w, h int) []string {
 	}
 	p := g.cur
 	v := p.view
-	var out []string
-	out = append(out, " "+s.muted.Render("Query "+v.QueryExtID+"  ")+s.header.Render(v.QueryText))
-	out = append(out, " "+metaLine(m, v.Doc))
+	out := pairHead(m, v, w)
 	out = append(out, s.muted.Render(strings.Repeat("─", w)))
 	scale := scaleLines(m, w, -1)
-	th := max(h-3-1-len(scale)-2, 1)
+	th := max(h-len(out)-1-len(scale)-2, 1)
 	if g.wrapFor != w || g.wrapPair != v.ID {
 		g.lines = wrapText(v.Doc.Body, w-2)
 		g.wrapFor, g.wrapPair = w, v.ID
@@ -741,27 +744,119 @@ func (g *gradeState) view(m *Model, w, h int) []string {
 	return out
 }
 
-// metaLine is the document's title and metadata.
-func metaLine(m *Model, d store.Document) string {
+// pairHead is the query and the document's title and metadata, wrapped to
+// w cells (each at most maxHeadLines lines).
+func pairHead(m *Model, v store.PairView, w int) []string {
+	return append(queryLines(m, v.QueryExtID, v.QueryText, w), metaLines(m, v.Doc, w)...)
+}
+
+// maxHeadLines bounds the query and the metadata lines each, so the
+// document keeps the room it needs.
+const maxHeadLines = 3
+
+// queryLines shows the query's text (wrapped) after its id.
+func queryLines(m *Model, extID, text string, w int) []string {
 	s := m.sty
-	title := d.Title
+	label := "Query " + extID + "  "
+	lw := ansi.StringWidth(label) + 1
+	var out []string
+	for i, ln := range wrapText(text, max(w-lw-1, 10)) {
+		if i == maxHeadLines {
+			out[i-1] = clip(out[i-1], w-1)
+			break
+		}
+		if i == 0 {
+			out = append(out, " "+s.muted.Render(label)+s.header.Render(ln))
+		} else {
+			out = append(out, strings.Repeat(" ", lw)+s.header.Render(ln))
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, " "+s.muted.Render(label))
+	}
+	return out
+}
+
+// metaLines is the document's title and metadata, each distinct thing
+// once (a title, id or path that repeats another is left out), wrapped at
+// the separators so that a long URL or path is shown whole when it fits in
+// maxHeadLines lines.
+func metaLines(m *Model, d store.Document, w int) []string {
+	s := m.sty
+	type part struct {
+		text string
+		sty  func(...string) string
+	}
+	title, id, path := d.Title, d.ExtID, docPath(d)
+	same := func(a, b string) bool { return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b)) }
+	if same(path, id) || same(path, title) {
+		path = ""
+	}
+	if path != "" && strings.HasSuffix(strings.ToLower(path), "/"+strings.ToLower(id)) {
+		id = "" // the path ends with the id: it says it
+	}
+	if same(id, title) {
+		id = ""
+	}
+	var parts []part
 	if title == "" {
-		title = "(untitled)"
+		parts = append(parts, part{"(untitled)", s.muted.Render})
+	} else {
+		parts = append(parts, part{title, s.header.Render})
 	}
-	parts := []string{s.header.Render(title), s.muted.Render(d.ExtID)}
+	if id != "" {
+		parts = append(parts, part{id, s.muted.Render})
+	}
 	if d.Author != "" {
-		parts = append(parts, s.text.Render(d.Author))
+		parts = append(parts, part{d.Author, s.text.Render})
 	}
-	if path := docPath(d); path != "" {
-		parts = append(parts, s.accent.Render(path))
+	if path != "" {
+		parts = append(parts, part{path, s.accent.Render})
 	}
 	if d.Type != "" {
-		parts = append(parts, s.text.Render(d.Type))
+		parts = append(parts, part{d.Type, s.text.Render})
 	}
 	if !d.Modified.IsZero() {
-		parts = append(parts, s.text.Render(d.Modified.UTC().Format("2006-01-02")))
+		parts = append(parts, part{d.Modified.UTC().Format("2006-01-02"), s.text.Render})
 	}
-	return strings.Join(parts, s.muted.Render(" · "))
+	const sep = " · "
+	room := max(w-2, 10)
+	var out []string
+	line, used := "", 0
+	flush := func() {
+		if used > 0 {
+			out = append(out, " "+line)
+		}
+		line, used = "", 0
+	}
+	for _, p := range parts {
+		pw := ansi.StringWidth(p.text)
+		if used > 0 && used+len(sep)+pw > room {
+			line += s.muted.Render(" ·")
+			flush()
+		}
+		if used > 0 {
+			line += s.muted.Render(sep)
+			used += len(sep)
+		}
+		// A part wider than a line (a URL) is broken across lines.
+		rs := []rune(p.text)
+		for ansi.StringWidth(string(rs)) > room-used {
+			n := max(room-used, 1)
+			line += p.sty(string(rs[:n]))
+			used += n
+			flush()
+			rs = rs[n:]
+		}
+		line += p.sty(string(rs))
+		used += ansi.StringWidth(string(rs))
+	}
+	flush()
+	if len(out) > maxHeadLines {
+		out = out[:maxHeadLines]
+		out[maxHeadLines-1] = ansi.Truncate(out[maxHeadLines-1], w-1, "…")
+	}
+	return out
 }
 
 func docPath(d store.Document) string {

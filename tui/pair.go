@@ -120,10 +120,7 @@ func (p *pairState) view(m *Model, w, h int) []string {
 	}
 	d := p.data
 	v := d.view
-	head := []string{
-		" " + s.muted.Render("Query "+v.QueryExtID+"  ") + s.header.Render(v.QueryText),
-		" " + metaLine(m, v.Doc),
-	}
+	head := pairHead(m, v, w)
 	if p.wrapFor != w {
 		p.lines = p.body(m, w)
 		p.wrapFor = w

@@ -24,6 +24,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/qrelbench/qrelbench/internal/words"
 	"github.com/qrelbench/qrelbench/store"
 )
 
@@ -838,10 +839,10 @@ func (m *Model) statusLine() string {
 		}
 		parts := []string{}
 		if n > 0 {
-			parts = append(parts, fmt.Sprintf("saving %d change(s)", n))
+			parts = append(parts, "saving "+words.Count(n, "change"))
 		}
 		if a := m.runs.active(); a > 0 {
-			parts = append(parts, fmt.Sprintf("stopping %d run(s)", a))
+			parts = append(parts, "stopping "+words.Count(a, "run"))
 		}
 		return m.sty.warn.Render(" quitting: " + strings.Join(parts, ", ") + "…")
 	}

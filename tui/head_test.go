@@ -1,0 +1,70 @@
+package tui
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/qrelbench/qrelbench/store"
+)
+
+// oneDocWorkspace is a workspace with one query and the documents given.
+func oneDocWorkspace(t testing.TB, query string, docs ...store.Document) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Create(ctx, filepath.Join(t.TempDir(), "w.db"), store.Scales["0-3"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := &fixture{st: st}
+	q := store.Query{ExtID: "q1", Text: query}
+	if _, err := st.PutQuery(ctx, &q, false); err != nil {
+		t.Fatal(err)
+	}
+	for i := range docs {
+		if _, err := st.PutDocument(ctx, &docs[i], false); err != nil {
+			t.Fatal(err)
+		}
+		p := store.Pair{QueryID: q.ID, DocID: docs[i].ID, Source: store.SourceImported}
+		if _, err := st.PutPair(ctx, &p); err != nil {
+			t.Fatal(err)
+		}
+		f.pairs = append(f.pairs, p.ID)
+	}
+	return f
+}
+
+// Issue 12.10/12.11: the document header names each distinct thing once,
+// and a long URL wraps instead of being cut.
+func TestDocumentHeader(t *testing.T) {
+	url := "https://intranet.example.com/wiki/it/networking/remote-access/vpn-setup-for-new-laptops.html"
+	f := oneDocWorkspace(t, "vpn setup",
+		store.Document{ExtID: "vpn-setup.txt", Title: "vpn-setup", Body: "Install the client.", Meta: map[string]any{"path": "vpn-setup.txt"}},
+		store.Document{ExtID: "kb-17", Title: "VPN setup for new laptops", Body: "Install the client.", URL: url, Author: "IT Helpdesk", Type: "page"},
+	)
+	d := newDriver(t, f, Options{}, 80, 24)
+	s := d.screen()
+	if n := strings.Count(s, "vpn-setup.txt"); n != 1 {
+		t.Errorf("vpn-setup.txt shown %d times:\n%s", n, s)
+	}
+	if !strings.Contains(s, "vpn-setup · vpn-setup.txt") {
+		t.Errorf("title and id not shown:\n%s", s)
+	}
+	d.keys("2")
+	s = d.screen()
+	if joined := strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "")), ""); !strings.Contains(joined, url) {
+		t.Errorf("the URL is cut at 80 columns:\n%s", s)
+	}
+	for _, want := range []string{"VPN setup for new laptops · kb-17 · IT Helpdesk", "page"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("%q not in the header:\n%s", want, s)
+		}
+	}
+	// The Pair screen shows the same header.
+	d.keys("enter")
+	if s := strings.Join(strings.Fields(strings.ReplaceAll(d.screen(), "\n", "")), ""); !strings.Contains(s, url) {
+		t.Errorf("the URL is cut on the Pair screen:\n%s", d.screen())
+	}
+}
