@@ -210,6 +210,73 @@ func (s *Store) NextPair(ctx context.Context, annotatorLabelerID int64, opt Assi
 	return v, ok, err
 }
 
+// Workload is what the pool holds for one annotator at K: the pairs NextPair
+// can still serve them, and those it will not because they already have K
+// human grades (imported ones count: a benchmark imported with its human
+// grades is full at K = 1).
+type Workload struct {
+	K    int
+	Left int // pairs they have not judged with fewer than K human ok grades
+	Full int // pairs they have not judged that already have K or more
+	// FullBy is whose grades fill those pairs, most first (at most three;
+	// filled only when nothing is left to serve).
+	FullBy []LabelerCount
+}
+
+// LabelerCount is a number of pairs attributed to a labeler.
+type LabelerCount struct {
+	Labeler string
+	Pairs   int
+}
+
+// Workload counts what NextPair can still serve an annotator at k (0: the
+// workspace setting). The counts leave out live leases, which come and go.
+// Its cost is one index range over the pairs with K or more human grades
+// and one over the annotator's own judgments, whatever the workspace size.
+func (s *Store) Workload(ctx context.Context, labelerID int64, k int) (Workload, error) {
+	var w Workload
+	var err error
+	if k <= 0 {
+		if k, err = s.AssignK(ctx); err != nil {
+			return w, err
+		}
+	}
+	w.K = k
+	var pairs, full, mineLow, mineFull int
+	if err := s.queryRow(ctx, `SELECT count(*) FROM assign_pairs`).Scan(&pairs); err != nil {
+		return w, err
+	}
+	if err := s.queryRow(ctx, `SELECT count(*) FROM assign_pairs INDEXED BY assign_order WHERE humans >= ?`, k).Scan(&full); err != nil {
+		return w, err
+	}
+	if err := s.queryRow(ctx, `SELECT coalesce(sum(a.humans < ?), 0), coalesce(sum(a.humans >= ?), 0)
+		FROM judgments j JOIN assign_pairs a ON a.pair_id = j.pair_id WHERE j.labeler_id = ?`, k, k, labelerID).Scan(&mineLow, &mineFull); err != nil {
+		return w, err
+	}
+	w.Left = max(pairs-full-mineLow, 0)
+	w.Full = max(full-mineFull, 0)
+	if w.Left > 0 || w.Full == 0 {
+		return w, nil
+	}
+	rows, err := s.h.QueryContext(ctx, `SELECT l.name, count(*) FROM assign_pairs a INDEXED BY assign_order
+		JOIN judgments j ON j.pair_id = a.pair_id JOIN labelers l ON l.id = j.labeler_id
+		WHERE a.humans >= ? AND j.status = 'ok' AND l.kind = 'human' AND j.labeler_id != ?
+		AND NOT EXISTS (SELECT 1 FROM judgments m WHERE m.pair_id = a.pair_id AND m.labeler_id = ?)
+		GROUP BY l.id ORDER BY count(*) DESC, l.name LIMIT 3`, k, labelerID, labelerID)
+	if err != nil {
+		return w, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c LabelerCount
+		if err := rows.Scan(&c.Labeler, &c.Pairs); err != nil {
+			return w, err
+		}
+		w.FullBy = append(w.FullBy, c)
+	}
+	return w, rows.Err()
+}
+
 // pickFreshQuery walks the pairs with h human grades in (query, pair) order
 // and jumps over queries another annotator holds a lease in, so annotators
 // spread over queries; when every candidate query is taken it serves the

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -292,5 +293,27 @@ func (s *Store) Grades(ctx context.Context, labelerID int64) ([]Grade, error) {
 		g.Expected, g.HasExp = exp.Float64, exp.Valid
 		out = append(out, g)
 	}
+	return out, rows.Err()
+}
+
+// RecentLatencies are the times on task (milliseconds) of the labeler's
+// last n ok grades that recorded one, oldest first: an annotator's own
+// pace, for an estimate of their time left.
+func (s *Store) RecentLatencies(ctx context.Context, labelerID int64, n int) ([]float64, error) {
+	rows, err := s.h.QueryContext(ctx, `SELECT latency_ms FROM judgments INDEXED BY judgments_labeler
+		WHERE labeler_id = ? AND status = 'ok' AND latency_ms > 0 ORDER BY updated_at DESC LIMIT ?`, labelerID, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []float64
+	for rows.Next() {
+		var ms float64
+		if err := rows.Scan(&ms); err != nil {
+			return nil, err
+		}
+		out = append(out, ms)
+	}
+	slices.Reverse(out)
 	return out, rows.Err()
 }

@@ -142,3 +142,68 @@ func TestUndoAdjudication(t *testing.T) {
 	}
 	checkHumanCounts(t, st)
 }
+
+// Workload counts what NextPair will serve: at K=1 pairs with an imported
+// human grade are full (and whose grades fill them is said); at K=2 they
+// are served again. The counts match what NextPair actually serves.
+func TestWorkload(t *testing.T) {
+	ctx := context.Background()
+	st := newTestStore(t, "0-3")
+	pairs := fixture(t, st, 2, 3) // 6 pairs
+	imported := human(t, st, "imported")
+	for _, p := range pairs[:4] {
+		put(t, st, imported, p, 1, StatusOK)
+	}
+	alice := human(t, st, "alice")
+	put(t, st, alice, pairs[4], 2, StatusOK)
+	put(t, st, alice, pairs[0], 0, StatusUnsure)
+	served := func(k int) int {
+		bob := human(t, st, "bob")
+		n := 0
+		var skip []int64
+		for {
+			v, ok, err := st.NextPair(ctx, bob, AssignOptions{K: k, Skip: skip})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+			n++
+			skip = append(skip, v.ID)
+		}
+		st.ReleaseLeases(ctx, bob)
+		return n
+	}
+	w, err := st.Workload(ctx, alice, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// K=1: pairs[5] only (4 imported, 1 graded by alice, pairs[0] also unsure).
+	if w.K != 1 || w.Left != 1 || w.Full != 3 || w.FullBy != nil {
+		t.Fatalf("K=1 alice: %+v", w)
+	}
+	b, _ := st.Workload(ctx, human(t, st, "bob"), 1)
+	if b.Left != served(1) || b.Left != 1 || b.Full != 5 {
+		t.Fatalf("K=1 bob: %+v, NextPair serves %d", b, served(1))
+	}
+	put(t, st, imported, pairs[5], 3, StatusOK)
+	w, _ = st.Workload(ctx, alice, 1)
+	if w.Left != 0 || w.Full != 4 || len(w.FullBy) != 1 || w.FullBy[0] != (LabelerCount{"human:imported", 4}) {
+		t.Fatalf("K=1 alice, nothing left: %+v", w)
+	}
+	// K=2: every pair alice has not judged is served again.
+	w, _ = st.Workload(ctx, alice, 2)
+	if w.Left != 4 || w.Full != 0 {
+		t.Fatalf("K=2 alice: %+v", w)
+	}
+	b, _ = st.Workload(ctx, human(t, st, "bob"), 2)
+	if b.Left != served(2) || b.Left != 6 {
+		t.Fatalf("K=2 bob: %+v, NextPair serves %d", b, served(2))
+	}
+	// K=0 is the workspace's setting.
+	st.SetAssignK(ctx, 2)
+	if w, _ := st.Workload(ctx, alice, 0); w.K != 2 || w.Left != 4 {
+		t.Fatalf("K from the workspace: %+v", w)
+	}
+}

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,6 +98,8 @@ type gradeState struct {
 
 	last     *reveal
 	progress store.Progress
+	work     store.Workload // what the pool still holds for me at K
+	paces    []float64      // my recent times on task (ms), oldest first
 	counted  bool
 	done     bool // nothing left to grade
 }
@@ -111,7 +114,7 @@ func (g *gradeState) init() {
 type bootMsg struct {
 	me       store.Labeler
 	labelers []store.Labeler
-	progress store.Progress
+	progress progressMsg
 	query    int64
 	first    *pairData
 	err      error
@@ -130,7 +133,8 @@ func (m *Model) bootCmd() tea.Cmd {
 		if b.labelers, b.err = st.Labelers(ctx); b.err != nil {
 			return b
 		}
-		if b.progress, b.err = st.LabelerProgress(ctx, b.me.ID); b.err != nil {
+		if b.progress = readProgress(ctx, st, b.me.ID, true); b.progress.err != nil {
+			b.err = b.progress.err
 			return b
 		}
 		last, ok, err := st.LastSet(ctx, b.me.ID)
@@ -169,7 +173,7 @@ func (m *Model) onBoot(b bootMsg) tea.Cmd {
 	m.booted = true
 	m.me, m.labelers = b.me, b.labelers
 	g := &m.grade
-	g.progress, g.counted = b.progress, true
+	g.setProgress(b.progress)
 	g.query = b.query
 	cmds := []tea.Cmd{m.browse.loadCmd(m)}
 	if b.first != nil {
@@ -204,8 +208,36 @@ type pairLoadedMsg struct {
 }
 
 type progressMsg struct {
-	p   store.Progress
-	err error
+	p     store.Progress
+	work  store.Workload
+	paces []float64 // read at boot only: then the session adds its own
+	err   error
+}
+
+// paceWindow is how many recent grades the pace (and the ETA) is taken from.
+const paceWindow = 200
+
+// readProgress counts the annotator's judgments and what the pool still
+// holds for them (and, at boot, their recent pace).
+func readProgress(ctx context.Context, st *store.Store, me int64, paces bool) progressMsg {
+	var msg progressMsg
+	if msg.p, msg.err = st.LabelerProgress(ctx, me); msg.err != nil {
+		return msg
+	}
+	if msg.work, msg.err = st.Workload(ctx, me, 0); msg.err != nil {
+		return msg
+	}
+	if paces {
+		msg.paces, msg.err = st.RecentLatencies(ctx, me, paceWindow)
+	}
+	return msg
+}
+
+func (g *gradeState) setProgress(msg progressMsg) {
+	g.progress, g.work, g.counted = msg.p, msg.work, true
+	if msg.paces != nil {
+		g.paces = msg.paces
+	}
 }
 
 // leaseTickMsg renews the lease on the pairs held (every leaseEvery).
@@ -320,7 +352,7 @@ func (g *gradeState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		return g.arrive(m, msg.data), true
 	case progressMsg:
 		if msg.err == nil {
-			g.progress, g.counted = msg.p, true
+			g.setProgress(msg)
 		}
 		return nil, true
 	}
@@ -519,10 +551,7 @@ func (g *gradeState) progressCmd(m *Model) tea.Cmd {
 		return nil
 	}
 	st, ctx, me := m.st, m.ctx, m.me.ID
-	return func() tea.Msg {
-		p, err := st.LabelerProgress(ctx, me)
-		return progressMsg{p: p, err: err}
-	}
+	return func() tea.Msg { return readProgress(ctx, st, me, false) }
 }
 
 // ---- verdicts -----------------------------------------------------------
@@ -542,8 +571,16 @@ func (m *Model) verdict(p *pairData, grade int, status string, note string) tea.
 	g := &m.grade
 	if had {
 		bumpProgress(&g.progress, prev.Status, -1)
+	} else if p.leased {
+		g.work.Left = max(g.work.Left-1, 0) // it was drawn for me: it was left
 	}
 	bumpProgress(&g.progress, status, +1)
+	if status == store.StatusOK && j.LatencyMS > 0 {
+		g.paces = append(g.paces, j.LatencyMS)
+		if len(g.paces) > paceWindow {
+			g.paces = g.paces[len(g.paces)-paceWindow:]
+		}
+	}
 	g.recent[p.view.ID] = true
 	// Reflect it in the pair's data right away (Pair screen, reveal).
 	js := make([]store.Judgment, 0, len(p.js)+1)
@@ -665,19 +702,70 @@ func (m *Model) saveNote(p *pairData, text string) tea.Cmd {
 	return m.enqueue(writeOp{kind: writePut, j: j})
 }
 
+// progressText is the annotator's progress: a bar and percentage of their
+// share (graded, against graded + unsure + left), then the counts and the
+// time left at their own pace.
 func (g *gradeState) progressText(m *Model) string {
 	if !g.counted {
 		return ""
 	}
-	p := g.progress
-	s := fmt.Sprintf("graded by me %d · left %d", p.Graded, p.Left())
+	s := m.sty
+	p, wk := g.progress, g.work
+	var out []string
+	if total := p.Graded + p.Unsure + wk.Left; total > 0 {
+		frac := float64(p.Graded) / float64(total)
+		out = append(out, s.accent.Render("▕"+bar(frac, progressBarWidth))+s.muted.Render("▏")+
+			s.text.Render(fmt.Sprintf(" %s", percent(frac))))
+	}
+	var parts []string
+	parts = append(parts, fmt.Sprintf("graded by me %s", words.Int(p.Graded)), fmt.Sprintf("left %s", words.Int(wk.Left)))
+	if eta := g.etaText(); eta != "" {
+		parts = append(parts, eta)
+	}
 	if p.Unsure > 0 {
-		s += fmt.Sprintf(" · unsure %d", p.Unsure)
+		parts = append(parts, fmt.Sprintf("unsure %s", words.Int(p.Unsure)))
 	}
 	if n := len(g.skipped); n > 0 {
-		s += fmt.Sprintf(" · skipped %d", n)
+		parts = append(parts, fmt.Sprintf("skipped %s", words.Int(n)))
 	}
-	return s + " · " + words.Count(p.Pairs, "pair")
+	if wk.Full > 0 {
+		parts = append(parts, fmt.Sprintf("%s already %s", words.Int(wk.Full), hasHave(wk.Full, wk.K)))
+	}
+	parts = append(parts, words.Count(p.Pairs, "pair"))
+	out = append(out, s.muted.Render(strings.Join(parts, " · ")))
+	return strings.Join(out, "  ")
+}
+
+const progressBarWidth = 12
+
+// percent rounds down, so that 100% means done.
+func percent(frac float64) string {
+	return fmt.Sprintf("%d%%", int(frac*100))
+}
+
+// minPaceSample is how many grades the pace is taken from before the time
+// left is more than a rough estimate.
+const minPaceSample = 30
+
+// etaText is the time left at this annotator's own pace: the pairs left
+// times their median time on task (robust to a pause), marked rough while
+// it rests on fewer than minPaceSample grades.
+func (g *gradeState) etaText() string {
+	if g.work.Left == 0 || len(g.paces) == 0 {
+		return ""
+	}
+	ps := slices.Clone(g.paces)
+	slices.Sort(ps)
+	med := ps[len(ps)/2]
+	if len(ps)%2 == 0 {
+		med = (ps[len(ps)/2-1] + ps[len(ps)/2]) / 2
+	}
+	eta := time.Duration(med*float64(g.work.Left)) * time.Millisecond
+	text := "about " + fmtDur(eta) + " at your pace"
+	if len(ps) < minPaceSample {
+		text = "≈" + fmtDur(eta) + " at your pace (rough: " + words.Count(len(ps), "grade") + ")"
+	}
+	return text
 }
 
 // ---- view ---------------------------------------------------------------
@@ -705,6 +793,9 @@ func (g *gradeState) view(m *Model, w, h int) []string {
 				s.muted.Render("  or build them: qrelbench synth, then qrelbench mine"),
 				s.muted.Render("  (both can also be started from the Runs screen: ctrl+r, n)."),
 				s.muted.Render("  Then press r here.")}
+		}
+		if g.done && g.work.Full > 0 {
+			return g.fullView(m, w)
 		}
 		if g.done {
 			return []string{"", s.ok.Render("  Nothing left to grade."), "",
@@ -775,6 +866,57 @@ func queryLines(m *Model, extID, text string, w int) []string {
 		out = append(out, " "+s.muted.Render(label))
 	}
 	return out
+}
+
+// fullView says why nothing is served although pairs lack this
+// annotator's grade: they already have K human grades (imported ones
+// count), from whom, and how to grade them anyway.
+func (g *gradeState) fullView(m *Model, w int) []string {
+	s := m.sty
+	wk := g.work
+	var by []string
+	for _, c := range wk.FullBy {
+		by = append(by, fmt.Sprintf("%s (%s)", c.Labeler, words.Int(c.Pairs)))
+	}
+	from := ""
+	if len(by) > 0 {
+		from = ", from " + strings.Join(by, ", ")
+	}
+	kWord := "one human grade"
+	if wk.K > 1 {
+		kWord = words.Count(wk.K, "human grade")
+	}
+	out := []string{"", s.header.Render("  Nothing left for you to grade at K = " + fmt.Sprint(wk.K) + "."), ""}
+	para := func(text string, st func(...string) string) {
+		for _, ln := range wrapText(text, max(w-4, 20)) {
+			out = append(out, st("  "+ln))
+		}
+	}
+	para(fmt.Sprintf("%s without your grade already %s%s: the workspace asks for %s per pair (K = %d), so none of them is served.",
+		words.Count(wk.Full, "pair"), hasHave(wk.Full, wk.K), from, kWord, wk.K), s.text.Render)
+	if g.progress.Graded+g.progress.Unsure > 0 {
+		para("Every other pair has your grade (or waits as unsure).", s.muted.Render)
+	}
+	out = append(out, "")
+	if cmd := m.opts.Relaunch; cmd != "" {
+		para(fmt.Sprintf("To grade them anyway, as another opinion beside theirs, ask for %d human grades per pair:", wk.K+1), s.muted.Render)
+		out = append(out, "    "+s.accent.Render(fmt.Sprintf("%s --k %d", cmd, wk.K+1)))
+		para("(K is kept in the workspace, as `serve --k` keeps it.)", s.muted.Render)
+	} else {
+		para(fmt.Sprintf("To grade them anyway, ask whoever runs `qrelbench serve` to restart it with --k %d.", wk.K+1), s.muted.Render)
+	}
+	out = append(out, "")
+	para("Browse (tab) to review them, or press r to look for new pairs.", s.muted.Render)
+	return out
+}
+
+// hasHave is "has 1 human grade" / "have 2 human grades" for n pairs.
+func hasHave(n, k int) string {
+	verb := "have"
+	if n == 1 {
+		verb = "has"
+	}
+	return verb + " " + words.Count(k, "human grade")
 }
 
 // metaLines is the document's title and metadata, each distinct thing

@@ -2,9 +2,11 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qrelbench/qrelbench/store"
 )
@@ -66,5 +68,48 @@ func TestDocumentHeader(t *testing.T) {
 	d.keys("enter")
 	if s := strings.Join(strings.Fields(strings.ReplaceAll(d.screen(), "\n", "")), ""); !strings.Contains(s, url) {
 		t.Errorf("the URL is cut on the Pair screen:\n%s", d.screen())
+	}
+}
+
+// Issue 12.15: the status line shows the annotator's progress as a bar and
+// a percentage, and the time left at their own pace (the median time on
+// task, so a long pause does not swing it), marked rough until 30 grades.
+func TestProgressBarAndPace(t *testing.T) {
+	var docs []store.Document
+	for i := 0; i < 40; i++ {
+		docs = append(docs, store.Document{ExtID: fmt.Sprintf("d%d", i), Title: fmt.Sprintf("Doc %d", i), Body: "text"})
+	}
+	f := oneDocWorkspace(t, "some query", docs...)
+	d := newDriver(t, f, Options{}, 200, 30)
+	if st := statusOf(d); !strings.Contains(st, "0%  graded by me 0 · left 40 · 40 pairs") || strings.Contains(st, "pace") {
+		t.Fatalf("before any grade: %q", st)
+	}
+	grade := func(n int, each time.Duration) {
+		for i := 0; i < n; i++ {
+			d.clock = d.clock.Add(each)
+			d.keys("1")
+		}
+	}
+	grade(4, 10*time.Second)
+	if st := statusOf(d); !strings.Contains(st, "10%  graded by me 4 · left 36 · ≈6m00s at your pace (rough: 4 grades)") {
+		t.Fatalf("after 4 grades: %q", st)
+	}
+	grade(1, time.Hour) // a lunch break on one pair
+	grade(25, 10*time.Second)
+	st := statusOf(d)
+	if !strings.Contains(st, "75%  graded by me 30 · left 10 · about 1m40s at your pace") || strings.Contains(st, "rough") {
+		t.Fatalf("after 30 grades: %q", st)
+	}
+	if !strings.Contains(st, "▕█████████") {
+		t.Errorf("no bar: %q", st)
+	}
+	// The pace is the annotator's own, read back when they come again.
+	again := newDriver(t, f, Options{}, 200, 30)
+	if st := statusOf(again); !strings.Contains(st, "about 1m40s at your pace") {
+		t.Fatalf("reopened: %q", st)
+	}
+	bob := newDriver(t, f, Options{Annotator: "bob"}, 200, 30)
+	if st := statusOf(bob); strings.Contains(st, "pace") {
+		t.Fatalf("bob has no pace yet: %q", st)
 	}
 }

@@ -51,6 +51,11 @@ type Options struct {
 	Environ []string
 	// Profile forces a color profile (0: detect from Output and Environ).
 	Profile colorprofile.Profile
+	// Relaunch is the command that opens this workbench again (e.g.
+	// "qrelbench --db team.db tui --as alice"), for hints such as how to
+	// grade pairs that already have K human grades ("… --k 2"). Empty in a
+	// served session, where the server's operator sets K.
+	Relaunch string
 	// ProgramOptions are passed on to tea.NewProgram after the above.
 	ProgramOptions []tea.ProgramOption
 }
@@ -855,7 +860,7 @@ func (m *Model) statusLine() string {
 	if g := &m.grade; m.screen == scrGrade && g.cur != nil && g.reassigned == g.cur.view.ID {
 		return m.sty.warn.Render(" reassigned: your hold on this pair lapsed and others took it — your grade still counts")
 	}
-	return m.sty.muted.Render(" " + m.grade.progressText(m))
+	return " " + m.grade.progressText(m)
 }
 
 // levelIndex maps a grade to its position on the scale.

@@ -82,7 +82,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *noTUI || !isTerminal(e.stdout) {
-		fmt.Fprintf(out, "\nopen the workbench with: qrelbench --db %s tui\n", e.db)
+		fmt.Fprintf(out, "\nopen the workbench with: %s\n", selfCommand(e))
 		return nil
 	}
 	return openWorkbench(ctx, e, st, *as)

@@ -13,6 +13,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -59,29 +61,126 @@ func main() {
 	}
 }
 
-// run parses the global flags and dispatches to a subcommand.
+// run parses the global flags and dispatches to a subcommand. The bare
+// command opens the workbench and takes the flags of `tui`
+// (`qrelbench --as bob --k 2`).
 func run(ctx context.Context, e *env, args []string) error {
 	global := flag.NewFlagSet("qrelbench", flag.ContinueOnError)
 	global.SetOutput(e.stderr)
 	global.StringVar(&e.db, "db", defaultDB(), "workspace file (default $QRELBENCH_DB or ./qrelbench.db)")
+	version := global.Bool("version", false, "print the version and VCS revision this binary was built from")
 	global.Usage = func() { usage(e.stderr) }
-	if err := global.Parse(args); err != nil {
+	own, rest := splitGlobal(global, args)
+	if err := global.Parse(own); err != nil {
 		return err
 	}
-	rest := global.Args()
-	if len(rest) == 0 {
-		rest = []string{"tui"}
+	if *version {
+		fmt.Fprintln(e.stdout, versionLine())
+		return nil
 	}
-	name := rest[0]
-	if name == "help" || name == "-h" || name == "--help" {
+	if len(rest) > 0 && (rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help") {
 		usage(e.stdout)
 		return nil
 	}
+	if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+		rest = append([]string{"tui"}, rest...)
+	}
+	name := rest[0]
 	cmd, ok := commands[name]
 	if !ok {
 		return fmt.Errorf("unknown command %q (see `qrelbench help`)", name)
 	}
 	return cmd.run(ctx, e, rest[1:])
+}
+
+// splitGlobal splits the command line where the global flags end: at the
+// command, or at the first flag that is not a global one (the bare
+// command's workbench flags).
+func splitGlobal(global *flag.FlagSet, args []string) (own, rest []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			return args[:i], args[i:]
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := global.Lookup(name)
+		if f == nil {
+			return args[:i], args[i:]
+		}
+		if f != nil && !hasValue {
+			if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !bf.IsBoolFlag() {
+				i++ // its value
+			}
+		}
+	}
+	return args, nil
+}
+
+// versionLine is the module version and the VCS revision of the build.
+func versionLine() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "qrelbench (no build information)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	line := "qrelbench " + v
+	var rev, at, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev != "" {
+		line += " revision " + rev
+		if modified == "true" {
+			line += " (with uncommitted changes)"
+		}
+		if at != "" {
+			line += " from " + at
+		}
+	} else {
+		line += " (no VCS revision recorded: built outside a git checkout, or by go run)"
+	}
+	return line + ", " + bi.GoVersion
+}
+
+// selfCommand is how the user runs qrelbench, with the workspace when it
+// is not the default: "qrelbench --db team.db", or under `go run`, which
+// leaves no binary behind, "go run -tags sqlite_fts5 ./cmd/qrelbench --db
+// team.db". Hints that tell what to type next start with it.
+func selfCommand(e *env) string {
+	cmd := "qrelbench"
+	if exe, err := os.Executable(); err == nil && builtByGoRun(exe) {
+		cmd = "go run -tags sqlite_fts5 ./cmd/qrelbench"
+	}
+	if e.db != defaultDB() {
+		cmd += " --db " + shellQuote(e.db)
+	}
+	return cmd
+}
+
+// builtByGoRun: the binary lives in a go-build work directory
+// ($GOTMPDIR or the temp dir, go-buildNNN/bNNN/exe/NAME), as `go run`
+// leaves it.
+func builtByGoRun(exe string) bool {
+	dir := filepath.Dir(exe)
+	if filepath.Base(dir) != "exe" {
+		return false
+	}
+	for d := filepath.Dir(dir); d != filepath.Dir(d); d = filepath.Dir(d) {
+		if strings.HasPrefix(filepath.Base(d), "go-build") {
+			return true
+		}
+	}
+	return false
 }
 
 func defaultDB() string {
@@ -93,6 +192,8 @@ func defaultDB() string {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: qrelbench [--db PATH] COMMAND [flags]")
+	fmt.Fprintln(w, "       qrelbench [--db PATH] [--as NAME] [--k N] ...   opens the workbench (the flags of `qrelbench tui -h`)")
+	fmt.Fprintln(w, "       qrelbench --version")
 	fmt.Fprintln(w, "\ncommands:")
 	var names []string
 	for n := range commands {

@@ -29,7 +29,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	listen := fs.String("listen", ":2222", "address to listen on")
 	keys := fs.String("authorized-keys", "", "keys file: authorized_keys lines whose comment names the annotator, or `NAME KEY` lines (required)")
 	hostKey := fs.String("host-key", "", "host key file, created once (default: the workspace path + .hostkey)")
-	k := fs.Int("k", 0, "humans who should grade each pair; stored in the workspace (0: keep the workspace's setting, 1 when never set)")
+	k := kFlag(fs)
 	var adjudicators multiFlag
 	fs.Var(&adjudicators, "adjudicators", "annotators allowed to adjudicate disagreements (comma-separated; added to those already marked)")
 	blind := fs.Bool("blind", true, "hide other labelers' grades on a pair until the annotator has graded it")
@@ -53,12 +53,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if *k != 0 {
-		if err := st.SetAssignK(ctx, *k); err != nil {
-			return err
-		}
-	}
-	kk, err := st.AssignK(ctx)
+	kk, err := applyK(ctx, st, *k)
 	if err != nil {
 		return err
 	}

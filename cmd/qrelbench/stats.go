@@ -59,5 +59,24 @@ func runStatsOn(ctx context.Context, e *env, st *store.Store, asJSON bool) error
 		sort.Strings(other)
 		fmt.Fprintf(e.stdout, "  %s\n", strings.Join(other, ", "))
 	}
+	if hint := nextStep(e, s); hint != "" {
+		fmt.Fprintf(e.stdout, "\nnext: %s\n", hint)
+	}
 	return nil
+}
+
+// nextStep says what to run when the workspace has nothing to grade yet.
+func nextStep(e *env, s store.Stats) string {
+	self := selfCommand(e)
+	switch {
+	case s.Pairs > 0:
+		return ""
+	case s.Documents == 0 && s.Queries == 0:
+		return fmt.Sprintf("no pairs to grade yet: import documents (`%s import docs FILE`) and queries, or pairs with both (`%s import pairs FILE`)", self, self)
+	case s.Queries == 0:
+		return fmt.Sprintf("no queries yet: write some from the documents (`%s synth --labeler offline`, or a model labeler) or import them (`%s import queries FILE`), then run `%s mine`", self, self, self)
+	case s.Documents == 0:
+		return fmt.Sprintf("no documents yet: import them (`%s import docs FILE`), then run `%s mine`", self, self)
+	}
+	return fmt.Sprintf("no pairs yet: run `%s mine` to pair each query with its BM25 candidates, then grade them with `%s --as NAME`", self, self)
 }
