@@ -317,3 +317,21 @@ func (s *Store) RecentLatencies(ctx context.Context, labelerID int64, n int) ([]
 	slices.Reverse(out)
 	return out, rows.Err()
 }
+
+// JudgedLabeler says what one labeler's current judgments carry, so that an
+// export knows its columns before it writes the first row.
+type JudgedLabeler struct {
+	LabelerID int64
+	Notes     bool // some judgment has a note
+	Expected  bool // some judgment has an expected grade
+}
+
+// JudgedLabelers lists the labelers with at least one current judgment, in
+// labeler id order.
+func (s *Store) JudgedLabelers(ctx context.Context) ([]JudgedLabeler, error) {
+	return queryAll(ctx, s.h, func(sc scanner) (JudgedLabeler, error) {
+		var j JudgedLabeler
+		err := sc.Scan(&j.LabelerID, &j.Notes, &j.Expected)
+		return j, err
+	}, `SELECT labeler_id, max(note != ''), max(expected IS NOT NULL) FROM judgments GROUP BY labeler_id ORDER BY labeler_id`)
+}

@@ -15,15 +15,20 @@ func init() {
 }
 
 func runExport(ctx context.Context, e *env, args []string) error {
-	const usageLine = "export qrels --labeler NAME [--out FILE] | pairs [--out FILE]"
+	const usageLine = "export qrels --labeler NAME [--out FILE] | pairs [--format jsonl|csv|tsv] [--out FILE]"
 	fs := newFlags(e, "export", usageLine)
 	labeler := fs.String("labeler", "", "qrels: whose grades")
+	format := fs.String("format", "jsonl", "pairs: jsonl (re-importable), or csv / tsv (one row per pair, columns grade:, expected:, note: per labeler)")
 	out := fs.String("out", "", "output file (default standard output)")
 	st, pos, err := fs.open(ctx, e, args, 1)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	pf, err := ingest.ParseFormat(*format)
+	if err != nil {
+		return err
+	}
 	return writeOutput(*out, e.stdout, func(w io.Writer) error {
 		var n int
 		var err error
@@ -34,12 +39,19 @@ func runExport(ctx context.Context, e *env, args []string) error {
 			}
 			n, err = ingest.ExportQrels(ctx, st, *labeler, w)
 		case "pairs":
-			n, err = ingest.ExportPairs(ctx, st, w)
+			n, err = ingest.ExportPairs(ctx, st, w, pf)
 		default:
 			return fmt.Errorf("export what? %q is not qrels or pairs", pos[0])
 		}
 		if err == nil && *out != "" {
-			fmt.Fprintf(e.stderr, "wrote %d lines to %s\n", n, *out)
+			what := "lines"
+			if pos[0] == "pairs" {
+				what = "pairs"
+			}
+			if n == 1 {
+				what = what[:len(what)-1]
+			}
+			fmt.Fprintf(e.stderr, "wrote %d %s to %s\n", n, what, *out)
 		}
 		return err
 	})

@@ -715,7 +715,7 @@ func TestExportPairs(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	n, err := ExportPairs(ctx, st, &out)
+	n, err := ExportPairs(ctx, st, &out, FormatJSONL)
 	if err != nil || n != 2 {
 		t.Fatal(n, err)
 	}
@@ -880,7 +880,7 @@ func TestExportPairsReimports(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if _, err := ExportPairs(ctx, st, &buf); err != nil {
+	if _, err := ExportPairs(ctx, st, &buf, FormatJSONL); err != nil {
 		t.Fatal(err)
 	}
 	exported := filepath.Join(dir, "export.jsonl")

@@ -45,7 +45,7 @@ func ReadPairs(path string) ([]pairRecord, error) {
 				// Fields `export pairs` adds: grades are not re-imported
 				// (use export/import qrels per labeler), and they are not
 				// document metadata either.
-				"grades", "expected", "failed", "source", "bm25_rank":
+				"grades", "expected", "unsure", "failed", "notes", "source", "bm25_rank":
 			case "doc_id":
 				docObj["id"] = v
 			case "doc_text":
