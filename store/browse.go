@@ -154,9 +154,9 @@ func (s *Store) CellsChangedSince(ctx context.Context, after int64, limit int, w
 	return cells, head, more, rows.Err()
 }
 
-// QueryTexts maps every query id to its text.
-func (s *Store) QueryTexts(ctx context.Context) (map[int64]string, error) {
-	rows, err := s.h.QueryContext(ctx, `SELECT id, text FROM queries`)
+// QueryTexts maps every query id above after (0: every query) to its text.
+func (s *Store) QueryTexts(ctx context.Context, after int64) (map[int64]string, error) {
+	rows, err := s.h.QueryContext(ctx, `SELECT id, text FROM queries WHERE id > ?`, after)
 	if err != nil {
 		return nil, err
 	}
@@ -299,11 +299,12 @@ func (s *Store) scanPacked(ctx context.Context, lo, hi int64, query string, args
 	return nil
 }
 
-// ScanPairIDs calls fn for every pair, packed like ScanLabelerCells, in id
-// order with its query and document ids.
-func (s *Store) ScanPairIDs(ctx context.Context, fn func(id, queryID, docID int64)) error {
+// ScanPairIDs calls fn for every pair whose id is above after (0: every
+// pair), packed like ScanLabelerCells, in id order with its query and
+// document ids.
+func (s *Store) ScanPairIDs(ctx context.Context, after int64, fn func(id, queryID, docID int64)) error {
 	var lo, hi int64
-	if err := s.h.QueryRowContext(ctx, `SELECT COALESCE(min(id), 0), COALESCE(max(id), -1) FROM pairs`).Scan(&lo, &hi); err != nil {
+	if err := s.h.QueryRowContext(ctx, `SELECT COALESCE(min(id), 0), COALESCE(max(id), -1) FROM pairs WHERE id > ?`, after).Scan(&lo, &hi); err != nil {
 		return err
 	}
 	return s.scanPacked(ctx, lo, hi, `SELECT COALESCE(group_concat(id || ' ' || query_id || ' ' || doc_id, ';'), '') FROM pairs WHERE id BETWEEN ? AND ?`, nil,

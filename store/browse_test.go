@@ -105,7 +105,7 @@ func TestScansAndChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	var pairs []int64
-	if err := st.ScanPairIDs(ctx, func(id, q, d int64) { pairs = append(pairs, id) }); err != nil {
+	if err := st.ScanPairIDs(ctx, 0, func(id, q, d int64) { pairs = append(pairs, id) }); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(pairs) != fmt.Sprint(ids) {
@@ -144,7 +144,7 @@ func TestScansAndChanges(t *testing.T) {
 	if err != nil || fmt.Sprint(order) != "[3 2 1]" { // Apple, d1, zebra
 		t.Fatalf("by title %v %v", order, err)
 	}
-	qt, err := st.QueryTexts(ctx)
+	qt, err := st.QueryTexts(ctx, 0)
 	if err != nil || len(qt) != 3 {
 		t.Fatalf("query texts %v %v", qt, err)
 	}

@@ -49,8 +49,17 @@ type index struct {
 	student, teacher int     // column of the student / teacher (-1: none)
 	spread           []uint8 // student's grade spread ×100 (noSpread: none)
 
-	titleKey []int32 // rank of the document title (nil until asked)
-	head     int64   // judgment_history watermark the index reflects
+	titleKey  []int32 // rank of the document title per row (nil until asked; rows added since: none)
+	titleKeys int32   // bound of titleKey's values: documents ranked + 1
+
+	// Where the index stands in the workspace (see store.Changes): the
+	// judgment history it reflects, the last pair and query it holds, and
+	// the corpus counter it was built at (edits and removals: rebuild).
+	head     int64
+	maxPair  int64
+	maxQuery int64
+	corpus   int64
+	qdense   map[int64]int32 // query id -> dense index
 }
 
 func (x *index) row(pairID int64) int {
@@ -139,52 +148,40 @@ func isHumanish(l store.Labeler) bool {
 // buildIndex reads every pair and every current judgment: two sequential
 // scans, run in the background.
 func buildIndex(ctx context.Context, st *store.Store, me int64) (*index, error) {
-	x := &index{student: -1, teacher: -1}
-	var err error
-	if x.head, err = st.HistoryHead(ctx); err != nil {
+	x := &index{student: -1, teacher: -1, qdense: map[int64]int32{}}
+	ch, err := st.Changes(ctx)
+	if err != nil {
 		return nil, err
 	}
+	x.head, x.corpus = ch.History, ch.Corpus
 	labs, err := st.Labelers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	texts, err := st.QueryTexts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	qdense := make(map[int64]int32, len(texts))
-	qids := make([]int64, 0, len(texts))
-	for id := range texts {
-		qids = append(qids, id)
-	}
-	slices.Sort(qids)
-	for _, id := range qids {
-		qdense[id] = int32(len(x.qtext))
-		x.qtext = append(x.qtext, texts[id])
-		x.qlow = append(x.qlow, strings.ToLower(texts[id]))
-	}
-	order := make([]int32, len(x.qtext))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	sort.SliceStable(order, func(a, b int) bool { return x.qlow[order[a]] < x.qlow[order[b]] })
-	x.qrank = make([]int32, len(order))
-	for r, i := range order {
-		x.qrank[i] = int32(r)
-	}
-	var maxID int64
-	err = st.ScanPairIDs(ctx, func(id, q, d int64) {
+	// Pairs before query texts: every query a pair names is then read.
+	var qids []int64
+	err = st.ScanPairIDs(ctx, 0, func(id, q, d int64) {
 		x.ids = append(x.ids, id)
-		x.qix = append(x.qix, qdense[q])
+		qids = append(qids, q)
 		x.dids = append(x.dids, d)
-		maxID = id
 	})
 	if err != nil {
 		return nil, err
 	}
+	texts, err := st.QueryTexts(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	x.addQueries(texts)
+	x.qrank = rankTexts(x.qlow)
+	x.qix = make([]int32, len(qids))
+	for r, q := range qids {
+		x.qix[r] = x.qdense[q]
+	}
 	if len(x.ids) > 0 {
 		x.minID = x.ids[0]
-		x.pos = make([]int32, maxID-x.minID+1)
+		x.maxPair = x.ids[len(x.ids)-1]
+		x.pos = make([]int32, x.maxPair-x.minID+1)
 		for i := range x.pos {
 			x.pos[i] = -1
 		}
@@ -196,7 +193,6 @@ func buildIndex(ctx context.Context, st *store.Store, me int64) (*index, error) 
 	labs = orderLabelers(labs)
 	all := make([][]int8, len(labs))
 	colOf := map[int64]int{}
-	var probsFor []int64
 	studentCol := -1
 	for i, l := range labs {
 		colOf[l.ID] = i
@@ -207,7 +203,6 @@ func buildIndex(ctx context.Context, st *store.Store, me int64) (*index, error) 
 		all[i] = c
 		if studentCol < 0 && (l.Role == "student" || l.Kind == store.KindStudent) {
 			studentCol = i
-			probsFor = append(probsFor, l.ID)
 		}
 	}
 	var spread []uint8
@@ -244,7 +239,6 @@ func buildIndex(ctx context.Context, st *store.Store, me int64) (*index, error) 
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	_ = probsFor
 	x.colOf = map[int64]int{}
 	for i, l := range labs {
 		if counts[i] == 0 && l.ID != me {
@@ -262,6 +256,118 @@ func buildIndex(ctx context.Context, st *store.Store, me int64) (*index, error) 
 		x.cols = append(x.cols, all[i])
 	}
 	return x, nil
+}
+
+// addQueries gives new queries (ids above maxQuery) their dense indexes,
+// in id order.
+func (x *index) addQueries(texts map[int64]string) {
+	ids := make([]int64, 0, len(texts))
+	for id := range texts {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		x.qdense[id] = int32(len(x.qtext))
+		x.qtext = append(x.qtext, texts[id])
+		x.qlow = append(x.qlow, strings.ToLower(texts[id]))
+		x.maxQuery = max(x.maxQuery, id)
+	}
+}
+
+// rankTexts is the rank of each text in sorted order (the query column's
+// sort key).
+func rankTexts(low []string) []int32 {
+	order := make([]int32, len(low))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	sort.SliceStable(order, func(a, b int) bool { return low[order[a]] < low[order[b]] })
+	rank := make([]int32, len(order))
+	for r, i := range order {
+		rank[i] = int32(r)
+	}
+	return rank
+}
+
+// growth is what was added to the workspace since the index last looked:
+// pairs with higher ids and the queries they name. Read in the background;
+// applied by grow in Update.
+type growth struct {
+	ids, qids, dids []int64
+	queries         map[int64]string // texts of queries above maxQuery
+	qrank           []int32          // the query sort key with the new queries (nil: none)
+}
+
+// readGrowth reads the pairs and queries added after the index's last
+// ones. qlow is the index's lowercased query texts (its elements never
+// change), to rank the new queries among them.
+func readGrowth(ctx context.Context, st *store.Store, maxPair, maxQuery int64, qlow []string) (*growth, error) {
+	g := &growth{}
+	err := st.ScanPairIDs(ctx, maxPair, func(id, q, d int64) {
+		g.ids = append(g.ids, id)
+		g.qids = append(g.qids, q)
+		g.dids = append(g.dids, d)
+	})
+	if err != nil || len(g.ids) == 0 {
+		return nil, err
+	}
+	if g.queries, err = st.QueryTexts(ctx, maxQuery); err != nil {
+		return nil, err
+	}
+	if len(g.queries) > 0 {
+		ids := make([]int64, 0, len(g.queries))
+		for id := range g.queries {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		low := slices.Clip(qlow)
+		for _, id := range ids {
+			low = append(low, strings.ToLower(g.queries[id]))
+		}
+		g.qrank = rankTexts(low)
+	}
+	return g, nil
+}
+
+// grow appends new pairs (no grades yet: those come with the history).
+func (x *index) grow(g *growth) {
+	x.addQueries(g.queries)
+	if g.qrank != nil {
+		x.qrank = g.qrank
+	}
+	n := len(g.ids)
+	if len(x.ids) == 0 {
+		x.minID = g.ids[0]
+	}
+	start := len(x.ids)
+	x.ids = append(x.ids, g.ids...)
+	x.dids = append(x.dids, g.dids...)
+	for _, q := range g.qids {
+		x.qix = append(x.qix, x.qdense[q])
+	}
+	x.maxPair = g.ids[n-1]
+	if need := int(x.maxPair - x.minID + 1); need > len(x.pos) {
+		old := len(x.pos)
+		x.pos = slices.Grow(x.pos, need-old)[:need]
+		for i := old; i < need; i++ {
+			x.pos[i] = -1
+		}
+	}
+	for i, id := range g.ids {
+		x.pos[id-x.minID] = int32(start + i)
+	}
+	for c := range x.cols {
+		x.cols[c] = slices.Grow(x.cols[c], n)
+		for range n {
+			x.cols[c] = append(x.cols[c], cNone)
+		}
+	}
+	if x.spread != nil {
+		x.spread = slices.Grow(x.spread, n)
+		for range n {
+			x.spread = append(x.spread, noSpread)
+		}
+	}
 }
 
 // apply sets one cell from a change; false when the labeler has no column.
@@ -319,9 +425,10 @@ type browseState struct {
 	loading bool
 	loadErr error
 
-	rows   []int32 // rows shown, in order
-	cursor int
-	offset int
+	rows    []int32 // rows shown, in order (of prevIdx)
+	prevIdx *index  // the index rows were computed from
+	cursor  int
+	offset  int
 
 	filter   int
 	search   string
@@ -335,7 +442,7 @@ type browseState struct {
 	titles        map[int64]string
 	titleInflight bool
 	refreshing    bool
-	stale         int // changes applied since the view was computed
+	news          int // pairs added by the last refreshes (shown until a key)
 	wantTitleSort bool
 }
 
@@ -354,16 +461,21 @@ type titlesMsg struct {
 	err    error
 }
 
+// changesMsg is what a refresh read: judgment changes and new pairs, for
+// the index it was read for.
 type changesMsg struct {
+	idx   *index
 	cells []store.Cell
 	head  int64
 	more  bool
+	grow  *growth // nil: no new pairs
 	err   error
 }
 
 type titleKeyMsg struct {
-	key []int32
-	err error
+	key  []int32
+	docs int32 // documents ranked: keys are below
+	err  error
 }
 
 func (b *browseState) loadCmd(m *Model) tea.Cmd {
@@ -378,20 +490,27 @@ func (b *browseState) loadCmd(m *Model) tea.Cmd {
 	}
 }
 
-// refreshCmd reads the judgments changed since the index was built.
+// refreshCmd reads what changed since the index last looked: judgments,
+// then pairs added (after the judgments, so that every judgment read is on
+// a pair this read knows).
 func (b *browseState) refreshCmd(m *Model) tea.Cmd {
 	if b.idx == nil || b.refreshing {
 		return nil
 	}
 	b.refreshing = true
-	st, ctx, head := m.st, m.ctx, b.idx.head
+	x := b.idx
+	st, ctx, head, maxPair, maxQuery, qlow := m.st, m.ctx, x.head, x.maxPair, x.maxQuery, x.qlow
 	var probs []int64
-	if b.idx.student >= 0 {
-		probs = append(probs, b.idx.labs[b.idx.student].ID)
+	if x.student >= 0 {
+		probs = append(probs, x.labs[x.student].ID)
 	}
 	return func() tea.Msg {
-		cells, h, more, err := st.CellsChangedSince(ctx, head, 50000, probs)
-		return changesMsg{cells: cells, head: h, more: more, err: err}
+		msg := changesMsg{idx: x}
+		msg.cells, msg.head, msg.more, msg.err = st.CellsChangedSince(ctx, head, 50000, probs)
+		if msg.err == nil {
+			msg.grow, msg.err = readGrowth(ctx, st, maxPair, maxQuery, qlow)
+		}
+		return msg
 	}
 }
 
@@ -405,7 +524,7 @@ func (b *browseState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		}
 		b.idx = msg.idx
 		b.loadErr = nil
-		b.recompute(m)
+		b.refreshView(m)
 		return tea.Batch(b.ensureTitles(m), b.refreshCmd(m), m.stats.dirty(m)), true
 	case titlesMsg:
 		b.titleInflight = false
@@ -421,8 +540,16 @@ func (b *browseState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		return b.ensureTitles(m), true
 	case changesMsg:
 		b.refreshing = false
-		if msg.err != nil || b.idx == nil {
-			return nil, true
+		if msg.err != nil || b.idx == nil || msg.idx != b.idx {
+			return nil, true // failed, or read for an index since replaced
+		}
+		var cmds []tea.Cmd
+		if msg.grow != nil {
+			b.idx.grow(msg.grow)
+			b.news += len(msg.grow.ids)
+			if b.idx.titleKey != nil {
+				cmds = append(cmds, b.titleKeyCmd(m)) // rank the new pairs' titles too
+			}
 		}
 		unknown := false
 		for _, c := range msg.cells {
@@ -431,15 +558,9 @@ func (b *browseState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 			}
 		}
 		b.idx.head = msg.head
-		for _, c := range msg.cells {
-			// My own grades are applied as I give them: not news.
-			if c.LabelerID != m.me.ID {
-				b.stale++
-			}
-		}
-		var cmds []tea.Cmd
-		if len(msg.cells) > 0 {
-			cmds = append(cmds, m.stats.dirty(m))
+		if len(msg.cells) > 0 || msg.grow != nil {
+			b.refreshView(m)
+			cmds = append(cmds, m.stats.dirty(m), b.ensureTitles(m))
 		}
 		if unknown {
 			// A new labeler: rebuild the index (rare) and the labeler list.
@@ -453,18 +574,20 @@ func (b *browseState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 			m.setFlash("sorting by title: "+msg.err.Error(), true)
 			return nil, true
 		}
-		if b.idx != nil && len(msg.key) == len(b.idx.ids) {
-			b.idx.titleKey = msg.key
+		if b.idx != nil && len(msg.key) <= len(b.idx.ids) {
+			b.idx.titleKey, b.idx.titleKeys = msg.key, msg.docs+1
 			if b.wantTitleSort {
 				b.wantTitleSort = false
 				b.sortCol = 1
 				b.recompute(m)
+			} else if b.sortCol == 1 {
+				b.refreshView(m)
 			}
 		}
 		return b.ensureTitles(m), true
 	case labelersMsg:
 		if msg.err == nil {
-			m.labelers = msg.labelers
+			return m.onLabelers(msg.labelers), true
 		}
 		return nil, true
 	}
@@ -508,14 +631,31 @@ func (b *browseState) numCols() int {
 }
 
 // recompute filters and sorts the rows: linear passes over the compact
-// arrays and a counting sort, a few milliseconds for a million pairs.
-func (b *browseState) recompute(m *Model) {
+// arrays and a counting sort, a few milliseconds for a million pairs. The
+// selected pair stays selected when it is still shown.
+func (b *browseState) recompute(m *Model) { b.filterRows(m, false) }
+
+// refreshView recomputes the rows after the workspace changed under the
+// user (grades or pairs arrived, the index was rebuilt): the selected pair
+// stays selected, on the same line of the screen, even when it no longer
+// matches the filters, until the user moves.
+func (b *browseState) refreshView(m *Model) { b.filterRows(m, true) }
+
+func (b *browseState) filterRows(m *Model, pin bool) {
 	x := b.idx
 	if x == nil {
 		return
 	}
-	b.stale = 0
 	n := len(x.ids)
+	selID, line := int64(-1), 0
+	if b.cursor < len(b.rows) && b.prevIdx != nil && int(b.rows[b.cursor]) < len(b.prevIdx.ids) {
+		selID, line = b.prevIdx.ids[b.rows[b.cursor]], b.cursor-b.offset
+	}
+	b.prevIdx = x
+	sel := int32(x.row(selID))
+	if !pin {
+		sel = -1
+	}
 	var qok []bool
 	if b.search != "" {
 		needle := strings.ToLower(b.search)
@@ -542,6 +682,10 @@ func (b *browseState) recompute(m *Model) {
 	}
 	cols := x.cols
 	for r := 0; r < n; r++ {
+		if int32(r) == sel {
+			view = append(view, int32(r))
+			continue
+		}
 		if qok != nil && !qok[x.qix[r]] {
 			continue
 		}
@@ -581,6 +725,12 @@ func (b *browseState) recompute(m *Model) {
 	}
 	b.rows = view
 	b.cursor = min(b.cursor, max(len(view)-1, 0))
+	if r := int32(x.row(selID)); r >= 0 {
+		if i := slices.Index(view, r); i >= 0 {
+			b.cursor = i
+			b.offset = i - line
+		}
+	}
 	b.clampOffset(m)
 }
 
@@ -608,10 +758,17 @@ func (b *browseState) sorted(m *Model, rows []int32) []int32 {
 	case b.sortCol == 0:
 		key, k = func(r int32) int32 { return x.qrank[x.qix[r]] }, int32(len(x.qrank))
 	case b.sortCol == 1:
-		if x.titleKey == nil {
+		tk, last := x.titleKey, x.titleKeys-1
+		if tk == nil {
 			return rows
 		}
-		key, k = func(r int32) int32 { return x.titleKey[r] }, int32(len(x.ids))+1
+		// Pairs added since the key was read sort last until it is read again.
+		key, k = func(r int32) int32 {
+			if int(r) < len(tk) {
+				return tk[r]
+			}
+			return last
+		}, x.titleKeys
 	case b.sortCol-2 < len(x.cols):
 		c := x.cols[b.sortCol-2]
 		// Grades first, then unsure, failed, none.
@@ -691,6 +848,7 @@ func (b *browseState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		return nil, false
 	}
 	km := &m.keys
+	b.news = 0
 	if b.awaitEq {
 		b.awaitEq = false
 		if g, ok := m.digit(k); ok && b.col >= 2 && b.col-2 < len(b.idx.cols) {
@@ -705,10 +863,15 @@ func (b *browseState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		if len(b.rows) == 0 {
 			return nil, true
 		}
+		// The selected row is graded and stays selected: moving on is
+		// the annotator's j, so "j then a digit" grades the row j chose.
 		r := b.rows[b.cursor]
 		cmd := m.quickGrade(b.idx.ids[r], g, b.idx)
-		b.move(m, 1)
-		return tea.Batch(cmd, b.ensureTitles(m)), true
+		if cmd != nil {
+			m.setFlash(fmt.Sprintf("graded %d: %s × %s (still selected: j for the next)", g,
+				clip(b.idx.qtext[b.idx.qix[r]], 40), clip(b.titleOf(int(r)), 40)), false)
+		}
+		return cmd, true
 	}
 	h := b.tableHeight(m)
 	switch {
@@ -782,7 +945,7 @@ func (b *browseState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 }
 
 func (b *browseState) titleKeyCmd(m *Model) tea.Cmd {
-	st, ctx, x := m.st, m.ctx, b.idx
+	st, ctx, dids := m.st, m.ctx, b.idx.dids // elements never change; new pairs are appended
 	return func() tea.Msg {
 		order, err := st.DocsByTitle(ctx)
 		if err != nil {
@@ -792,12 +955,20 @@ func (b *browseState) titleKeyCmd(m *Model) tea.Cmd {
 		for i, id := range order {
 			rank[id] = int32(i)
 		}
-		key := make([]int32, len(x.ids))
-		for r, d := range x.dids { // dids never change after load
+		key := make([]int32, len(dids))
+		for r, d := range dids {
 			key[r] = rank[d]
 		}
-		return titleKeyMsg{key: key}
+		return titleKeyMsg{key: key, docs: int32(len(order))}
 	}
+}
+
+// titleOf is the row's document title, "…" until it is read.
+func (b *browseState) titleOf(r int) string {
+	if t, ok := b.titles[b.idx.dids[r]]; ok {
+		return t
+	}
+	return "…"
 }
 
 func (b *browseState) move(m *Model, d int) {
@@ -865,8 +1036,8 @@ func (b *browseState) view(m *Model, w, h int) []string {
 		desc = append(desc, fmt.Sprintf("%s = %d", x.labs[b.gradeCol].Name, b.gradeVal))
 	}
 	count := fmt.Sprintf("%d of %d pairs", len(b.rows), len(x.ids))
-	if b.stale > 0 {
-		count += fmt.Sprintf(" · %d new grades (r)", b.stale)
+	if b.news > 0 {
+		count += fmt.Sprintf(" · %d new", b.news)
 	}
 	out = append(out, " "+s.accent.Render(strings.Join(desc, " · "))+s.muted.Render("  "+count))
 	// Header.

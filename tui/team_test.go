@@ -226,22 +226,26 @@ func TestPriority(t *testing.T) {
 	}
 }
 
-// Browse counts other people's new grades, not mine.
-func TestBrowseNewGradesNotMine(t *testing.T) {
+// Browse follows other people's new grades by itself: the cell changes and
+// the filters see it at the next poll, without a key.
+func TestBrowseFollowsNewGrades(t *testing.T) {
 	f := newFixture(t)
 	d := newDriver(t, f, Options{Annotator: "alice"}, 120, 40)
-	d.keys("2", "tab", "j", "3")
-	d.run(d.m.browse.refreshCmd(d.m))
-	if strings.Contains(d.screen(), "new grades") {
-		t.Fatalf("my own grades counted as new:\n%s", d.screen())
+	d.keys("2", "tab", "f", "f") // teacher ≠ student: p1, p4
+	b := &d.m.browse
+	if len(b.rows) != 2 {
+		t.Fatalf("teacher ≠ student: %d rows", len(b.rows))
 	}
-	j := store.Judgment{PairID: f.pairs[5], LabelerID: f.teacher.ID, Grade: 1, Status: store.StatusOK}
+	j := store.Judgment{PairID: f.pairs[5], LabelerID: f.teacher.ID, Grade: 1, Status: store.StatusOK} // student 2
 	if err := f.st.PutJudgment(context.Background(), &j); err != nil {
 		t.Fatal(err)
 	}
-	d.run(d.m.browse.refreshCmd(d.m))
-	if !strings.Contains(d.screen(), "1 new grades (r)") {
-		t.Fatalf("the teacher's new grade not counted:\n%s", d.screen())
+	d.send(tickMsg{})
+	if len(b.rows) != 3 || b.idx.ids[b.rows[2]] != f.pairs[5] {
+		t.Fatalf("after the poll: %d rows", len(b.rows))
+	}
+	if c := b.idx.cols[b.idx.teacher][b.idx.row(f.pairs[5])]; c != 1 {
+		t.Fatalf("teacher's cell %d, want 1", c)
 	}
 }
 

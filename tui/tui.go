@@ -175,6 +175,7 @@ type Model struct {
 	stats  statsState
 	adj    adjState
 	runs   runsState
+	live   live // the workspace's change markers, polled every tick
 }
 
 func newModel(ctx context.Context, st *store.Store, opts Options) *Model {
@@ -222,7 +223,8 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(tea.RequestBackgroundColor, m.bootCmd(), m.tickCmd(), m.leaseTickCmd())
 }
 
-// tickMsg drives the periodic refresh of grades written by others.
+// tickMsg drives the live refresh (see live.go): what others, other
+// processes and background runs changed appears by itself.
 type tickMsg struct{}
 
 func (m *Model) tickCmd() tea.Cmd {
@@ -272,7 +274,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.setFlash(msg.what+": "+msg.err.Error(), true)
 		return m, nil
 	case tickMsg:
-		return m, tea.Batch(m.tickCmd(), m.browse.refreshCmd(m), m.grade.progressCmd(m))
+		return m, tea.Batch(m.tickCmd(), m.pollCmd())
+	case polledMsg:
+		return m, m.onPolled(msg)
 	case writeDoneMsg:
 		return m, m.onWriteDone(msg)
 	case tea.KeyPressMsg:

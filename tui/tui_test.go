@@ -420,8 +420,12 @@ func TestBrowseFilters(t *testing.T) {
 	if b.filter != fAll || count() != 6 {
 		t.Fatalf("f did not cycle back: %d", count())
 	}
+	// The filters kept the last pair they showed selected: p4.
+	if got := x0(b).ids[b.rows[b.cursor]]; got != f.pairs[4] {
+		t.Fatalf("selection after cycling the filters: pair %d, want %d", got, f.pairs[4])
+	}
 	// Model ≠ human: grade pair 1 as 3 from the table (teacher 0, student 1).
-	d.keys("j", "3")
+	d.keys("g", "j", "3")
 	if j, ok := d.mine(f.pairs[1]); !ok || j.Grade != 3 {
 		t.Fatalf("grade from browse: %+v", j)
 	}
@@ -445,15 +449,21 @@ func TestBrowseFilters(t *testing.T) {
 	if count() != 2 { // q2: teacher 0 0 2
 		t.Fatalf("teacher = 0 within search: %d rows", count())
 	}
-	// Sort by the teacher column, descending first.
-	d.keys("esc", "o")
+	// Sort by the teacher column, descending first: the selected pair
+	// stays selected where the sort put it.
+	d.keys("esc")
 	x := b.idx
+	selected := x.ids[b.rows[b.cursor]]
+	d.keys("o")
 	first := x.cols[b.sortCol-2][b.rows[0]]
 	if b.sortCol != 2 || first != 3 {
 		t.Fatalf("sort by teacher: col %d first %d", b.sortCol, first)
 	}
-	// Enter opens the pair.
-	d.keys("enter")
+	if got := x.ids[b.rows[b.cursor]]; got != selected {
+		t.Fatalf("sorting moved the selection from pair %d to %d", selected, got)
+	}
+	// Enter opens the selected pair.
+	d.keys("g", "enter")
 	if d.m.screen != scrPair || d.m.pair.data == nil || d.m.pair.id != x.ids[b.rows[0]] {
 		t.Fatalf("enter: screen %v pair %d", d.m.screen, d.m.pair.id)
 	}
@@ -532,6 +542,8 @@ func TestGoldens(t *testing.T) {
 		}
 	}
 }
+
+func x0(b *browseState) *index { return b.idx }
 
 func checkGolden(t *testing.T, file, got string, w, h int) {
 	t.Helper()
