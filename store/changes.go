@@ -5,7 +5,7 @@ import "context"
 // Changes is where the workspace stands, as seen by any process: compare
 // two readings to know what to read again. Appends show as higher ids;
 // edits and removals, labelers and runs as higher counters (bumped by
-// triggers, see migration 0003). One reading costs a handful of index
+// triggers, see migration 0005). One reading costs a handful of index
 // probes however large the workspace.
 type Changes struct {
 	Pairs    int64 // highest pair id

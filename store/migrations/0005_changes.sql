@@ -1,4 +1,4 @@
--- qrelbench workspace schema, version 3: what changed, for screens that
+-- qrelbench workspace schema, version 5: what changed, for screens that
 -- follow the workspace while other processes (or background runs) write.
 --
 -- Appends are seen without any bookkeeping: new pairs and queries raise
