@@ -183,7 +183,7 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 	adjUndo.SetHelp("u", "take back the last decision made here (the pair is open again)")
 	adjScroll := combine("j/k", "scroll the document", k.down, k.up)
 	browseGrade := k.grade
-	browseGrade.SetHelp(d, "grade the selected pair; the cursor stays on it (j moves on)")
+	browseGrade.SetHelp(d, "grade the selected pair, cursor stays on it")
 	runsSel := combine("j/k", "select a run", k.down, k.up)
 	helpScroll := combine("j/k", "scroll this help", k.down, k.up)
 
