@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
 	"github.com/qrelbench/qrelbench/store"
@@ -56,54 +55,39 @@ func Evaluate(ctx context.Context, st *store.Store, opt EvalOptions) (Evaluation
 	if err != nil {
 		return ev, err
 	}
-	refGrades, err := gradesByPair(ctx, st, ref.ID, opt.Queries)
+	pairs, err := loadPairing(ctx, st, opt.Queries)
 	if err != nil {
 		return ev, err
 	}
-	if len(refGrades) == 0 {
+	refGrades, err := pairs.load(ctx, st, ref.ID)
+	if err != nil {
+		return ev, err
+	}
+	if refGrades.n == 0 {
 		return ev, fmt.Errorf("reference %q has no grades%s", ref.Name, queryNote(opt.Queries))
 	}
-	ev.RefPairs = len(refGrades)
+	ev.RefPairs = refGrades.n
 	labelers, err := selectLabelers(ctx, st, opt.Labelers, ref.Name)
 	if err != nil {
 		return ev, err
 	}
 	for _, lab := range labelers {
-		got, err := gradesByPair(ctx, st, lab.ID, opt.Queries)
+		got, err := pairs.load(ctx, st, lab.ID)
 		if err != nil {
 			return ev, err
 		}
-		var items []Item
-		for pairID, g := range got {
-			r, ok := refGrades[pairID]
-			if !ok {
-				continue
-			}
-			score := float64(g.Grade)
-			if g.HasExp {
-				score = g.Expected
-			}
-			items = append(items, Item{Query: g.Query, Doc: g.Doc, Ref: r.Grade, Got: g.Grade, Score: score})
-		}
+		items := pairs.items(refGrades, got)
 		if len(items) == 0 {
 			if len(opt.Labelers) > 0 && opt.Labelers[0] != "all" {
 				ev.Skipped = append(ev.Skipped, fmt.Sprintf("%s: no pair graded by both it and %s", lab.Name, ref.Name))
 			}
 			continue
 		}
-		// Map iteration order is random; the bootstrap resamples queries in
-		// item order, so sort for reproducible intervals.
-		sort.Slice(items, func(i, j int) bool {
-			if items[i].Query != items[j].Query {
-				return items[i].Query < items[j].Query
-			}
-			return items[i].Doc < items[j].Doc
-		})
 		res, err := Compute(items, Options{MinGrade: scale.Min(), MaxGrade: scale.Max(), Threshold: opt.Threshold, Bootstrap: opt.Bootstrap, Seed: opt.Seed})
 		if err != nil {
 			return ev, fmt.Errorf("%s: %w", lab.Name, err)
 		}
-		ev.Labelers = append(ev.Labelers, LabelerResult{Labeler: lab.Name, Kind: lab.Kind, Coverage: float64(len(items)) / float64(len(refGrades)), Result: res})
+		ev.Labelers = append(ev.Labelers, LabelerResult{Labeler: lab.Name, Kind: lab.Kind, Coverage: float64(len(items)) / float64(refGrades.n), Result: res})
 	}
 	if len(ev.Labelers) == 0 {
 		return ev, fmt.Errorf("no labeler shares a graded pair with %s%s", ref.Name, queryNote(opt.Queries))
@@ -141,24 +125,6 @@ func selectLabelers(ctx context.Context, st *store.Store, names []string, refere
 		out = append(out, l)
 	}
 	return out, nil
-}
-
-func gradesByPair(ctx context.Context, st *store.Store, labelerID int64, queries []string) (map[int64]store.Grade, error) {
-	gs, err := st.Grades(ctx, labelerID)
-	if err != nil {
-		return nil, err
-	}
-	want := map[string]bool{}
-	for _, q := range queries {
-		want[q] = true
-	}
-	m := make(map[int64]store.Grade, len(gs))
-	for _, g := range gs {
-		if len(want) == 0 || want[g.Query] {
-			m[g.PairID] = g
-		}
-	}
-	return m, nil
 }
 
 // Agreement is the pairwise kappa matrix between labelers and the
