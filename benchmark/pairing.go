@@ -41,7 +41,7 @@ func loadPairing(ctx context.Context, st *store.Store, queries []string) (*pairi
 		return nil, err
 	}
 	first := true
-	err = st.ScanPairIDs(ctx, func(id, queryID, docID int64) {
+	err = st.ScanPairIDs(ctx, 0, func(id, queryID, docID int64) {
 		if first {
 			p.lo, first = id, false
 		}
