@@ -43,6 +43,9 @@ type keyMap struct {
 	// The note and search inputs.
 	inputSave, inputCancel key.Binding
 
+	// The answer to "quit and stop the run?".
+	confirmYes key.Binding
+
 	// Help lines that cover several of the bindings above.
 	screens, goTo, quitBoth, gradeScroll, moveAll, filters, columns, gradeEq,
 	pairGrade, scrollAll, statsRows, statsCols, statsJK key.Binding
@@ -104,7 +107,7 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 	k.back = bind("esc", "back", "esc")
 	k.screens = combine("tab / shift+tab", "next / previous screen", k.next, k.prev)
 	k.goTo = combine("ctrl+g ctrl+b ctrl+s ctrl+r", "go to Grade, Browse, Stats, Runs", k.goGrade, k.goBrowse, k.goStats, k.goRuns)
-	k.quitBoth = combine("q / ctrl+c", "quit (waits until every grade is saved)", k.quit, k.forceQuit)
+	k.quitBoth = combine("q / ctrl+c", "quit (saves every grade; asks first while a run goes)", k.quit, k.forceQuit)
 
 	k.grade = bind(d, "grade the pair and go to the next", digits...)
 	k.unsure = bind("x", "unsure / judge later (no grade; it comes back at the end)", "x")
@@ -172,6 +175,7 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 	k.formCancel = bind("esc", "cancel", "esc")
 	k.formDigit = bind("0-9", "limit", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
 
+	k.confirmYes = bind("y", "yes", "y", "Y")
 	k.inputSave = bind("enter", "save", "enter")
 	k.inputCancel = bind("esc", "cancel", "esc")
 

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -37,6 +38,7 @@ type liveRun struct {
 	job      Job
 	labeler  string
 	cancel   context.CancelFunc
+	stop     context.CancelCauseFunc // cancel, saying why
 	ch       chan Progress
 	last     Progress
 	notice   string
@@ -109,11 +111,15 @@ func (r *runsState) historyCmd(m *Model) tea.Cmd {
 	}
 }
 
+// errCanceledHere is why a run canceled on the Runs screen stopped.
+var errCanceledHere = errors.New("stopped on the Runs screen; finished work is kept and a rerun takes up the rest")
+
 // start launches a job: one Cmd runs it to the end, another relays its
 // progress through a channel.
 func (r *runsState) start(m *Model, job Job, labeler string, limit int) tea.Cmd {
-	ctx, cancel := context.WithCancel(m.ctx)
-	lr := &liveRun{key: r.nextKey, job: job, labeler: labeler, cancel: cancel, ch: make(chan Progress, 64)}
+	ctx, stop := context.WithCancelCause(m.ctx)
+	cancel := func() { stop(errCanceledHere) }
+	lr := &liveRun{key: r.nextKey, job: job, labeler: labeler, cancel: cancel, stop: stop, ch: make(chan Progress, 64)}
 	lr.last = Progress{Kind: job.Kind, Labeler: labeler}
 	r.nextKey++
 	r.live = append(r.live, lr)

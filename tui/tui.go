@@ -56,6 +56,9 @@ type Options struct {
 	// grade pairs that already have K human grades ("… --k 2"). Empty in a
 	// served session, where the server's operator sets K.
 	Relaunch string
+	// Command is how qrelbench is run from a shell on this workspace (e.g.
+	// "qrelbench --db team.db"): hints that say what to type start with it.
+	Command string
 	// ProgramOptions are passed on to tea.NewProgram after the above.
 	ProgramOptions []tea.ProgramOption
 }
@@ -158,6 +161,7 @@ type Model struct {
 	writing     bool
 	writingPair int64 // the pair of the write in flight
 	quitting    bool
+	confirmQuit bool   // "quit and stop the run?" is asked
 	released    bool   // leases given back on the way out
 	banner      string // shown over the tabs (server shutting down)
 
@@ -310,8 +314,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	km := &m.keys
+	if m.confirmQuit {
+		return m.answerQuit(k)
+	}
 	if key.Matches(k, km.forceQuit) {
-		return m.quit()
+		return m.askQuit()
 	}
 	if m.input != nil {
 		return m.input.key(m, k)
@@ -344,7 +351,7 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(k, km.quit):
-		return m.quit()
+		return m.askQuit()
 	case key.Matches(k, km.next):
 		return m.show(m.tab(1))
 	case key.Matches(k, km.prev):
@@ -436,11 +443,78 @@ func (m *Model) openPair(id int64) tea.Cmd {
 	return m.pair.loadCmd(m, id)
 }
 
+// askQuit quits, asking first when a run started here is still going:
+// quitting stops it.
+func (m *Model) askQuit() tea.Cmd {
+	if m.runs.active() > 0 && !m.quitting {
+		m.confirmQuit = true
+		return nil
+	}
+	return m.quit()
+}
+
+// answerQuit takes the answer to "quit and stop the run?": y (or ctrl+c
+// again) quits, anything else keeps working.
+func (m *Model) answerQuit(k tea.KeyPressMsg) tea.Cmd {
+	m.confirmQuit = false
+	if key.Matches(k, m.keys.confirmYes, m.keys.forceQuit) {
+		return m.quit()
+	}
+	m.setFlash("still working: the run goes on", false)
+	return nil
+}
+
+// quitQuestion is the question askQuit puts on the status line; the
+// footer says how the run is taken up again (resumeHint).
+func (m *Model) quitQuestion() string {
+	first := m.firstActiveRun()
+	if first == nil {
+		return ""
+	}
+	what := "a " + first.job.Title + " run"
+	if p := first.last; p.Total > 0 {
+		what += " is at " + words.Int(p.Done) + "/" + words.Int(p.Total)
+	} else {
+		what += " is going"
+	}
+	if n := m.runs.active(); n > 1 {
+		what += fmt.Sprintf(" (and %s more)", words.Count(n-1, "run"))
+	}
+	return what + " — quit and stop it?  y yes · n no"
+}
+
+func (m *Model) firstActiveRun() *liveRun {
+	for _, lr := range m.runs.live {
+		if !lr.finished {
+			return lr
+		}
+	}
+	return nil
+}
+
+// resumeHint says how a stopped run is taken up again from a shell.
+func (m *Model) resumeHint(lr *liveRun) string {
+	cmd := m.opts.Command
+	if cmd == "" {
+		cmd = "qrelbench"
+	}
+	switch lr.job.Kind {
+	case store.RunLabeling:
+		return fmt.Sprintf("it resumes with `%s label --labeler %s`", cmd, lr.labeler)
+	case store.RunSynthesis:
+		return fmt.Sprintf("it resumes with `%s synth --labeler %s`", cmd, lr.labeler)
+	case store.RunMining:
+		return fmt.Sprintf("it resumes with `%s mine`", cmd)
+	}
+	return "it starts over when run again"
+}
+
 // quit stops once every grade is committed and every run has stopped.
 func (m *Model) quit() tea.Cmd {
 	m.quitting = true
+	m.confirmQuit = false
 	m.input = nil
-	m.cancelRuns()
+	m.stopRuns(errQuitStopped)
 	return m.maybeQuit(nil)
 }
 
@@ -469,13 +543,20 @@ func (m *Model) maybeQuit(cmd tea.Cmd) tea.Cmd {
 	return tea.Batch(cmd, tea.Sequence(append(release, tea.Quit)...))
 }
 
-func (m *Model) cancelRuns() {
+// errQuitStopped is why a run stops when the workbench is quit: the cause
+// its context carries (see stopRuns).
+var errQuitStopped = errors.New("stopped because the workbench was closed while it ran; finished work is kept and a rerun takes up the rest")
+
+// stopRuns stops every run of this session, telling why.
+func (m *Model) stopRuns(why error) {
 	for _, r := range m.runs.live {
-		if r.cancel != nil {
-			r.cancel()
+		if r.stop != nil {
+			r.stop(why)
 		}
 	}
 }
+
+func (m *Model) cancelRuns() { m.stopRuns(errQuitStopped) }
 
 // ---- writes -------------------------------------------------------------
 
@@ -804,7 +885,11 @@ func (m *Model) render() string {
 	b.WriteByte('\n')
 	b.WriteString(fit(m.statusLine(), w))
 	b.WriteByte('\n')
-	b.WriteString(fit(m.footerLine(w), w))
+	if lr := m.firstActiveRun(); m.confirmQuit && lr != nil {
+		b.WriteString(fit(m.sty.muted.Render(" "+m.resumeHint(lr)+" · finished work is kept"), w))
+	} else {
+		b.WriteString(fit(m.footerLine(w), w))
+	}
 	return b.String()
 }
 
@@ -840,6 +925,9 @@ func (m *Model) headerLine(w int) string {
 func (m *Model) statusLine() string {
 	if m.input != nil {
 		return m.input.render(m)
+	}
+	if m.confirmQuit {
+		return m.sty.warn.Render(" " + m.quitQuestion())
 	}
 	if m.quitting {
 		n := len(m.writes)

@@ -42,7 +42,7 @@ func runTUI(ctx context.Context, e *env, args []string) error {
 	if *as != "" {
 		relaunch += " --as " + shellQuote(*as)
 	}
-	return openTUI(ctx, e, st, tui.Options{Annotator: *as, Blind: *blind, Priority: *priority, Relaunch: relaunch})
+	return openTUI(ctx, e, st, tui.Options{Annotator: *as, Blind: *blind, Priority: *priority, Relaunch: relaunch, Command: selfCommand(e)})
 }
 
 // kFlag is the --k flag of tui and serve.
@@ -66,7 +66,7 @@ func openWorkbench(ctx context.Context, e *env, st *store.Store, as string) erro
 	if as != "" {
 		relaunch += " --as " + shellQuote(as)
 	}
-	return openTUI(ctx, e, st, tui.Options{Annotator: as, Blind: true, Relaunch: relaunch})
+	return openTUI(ctx, e, st, tui.Options{Annotator: as, Blind: true, Relaunch: relaunch, Command: selfCommand(e)})
 }
 
 // openTUI runs the workbench in this terminal (a variable: the tests look
