@@ -82,6 +82,10 @@ type gradeState struct {
 	// nothing.
 	typed []tea.KeyPressMsg
 
+	// trail are the pairs given a verdict or skipped here this session, in
+	// order: the list the Pair screen walks when opened from Grade.
+	trail []int64
+
 	exhausted bool // NextPair had nothing left for me (skips honoured)
 	skipped   []store.PairRef
 	skipSet   map[int64]bool
@@ -390,7 +394,11 @@ func (g *gradeState) arrive(m *Model, p *pairData) tea.Cmd {
 	switch {
 	case g.cur == nil:
 		m.setCurrent(p)
-		return tea.Batch(g.replay(m), g.fill(m))
+		var open tea.Cmd
+		if m.screen == scrPair && m.pair.follow && m.pair.id == 0 {
+			open = m.openPairFrom(p.view.ID, scrGrade) // the Pair screen waited for it
+		}
+		return tea.Batch(g.replay(m), g.fill(m), open)
 	case g.ahead == nil && g.cur.view.ID != p.view.ID:
 		g.ahead = p
 	}
@@ -521,6 +529,9 @@ func (g *gradeState) load(m *Model, id int64, lease bool) tea.Cmd {
 // next, and the one drawn ahead goes back.
 func (g *gradeState) reopen(m *Model, id int64) tea.Cmd {
 	delete(g.recent, id)
+	if i := slices.Index(g.trail, id); i >= 0 {
+		g.trail = slices.Delete(g.trail, i, i+1)
+	}
 	g.last = nil
 	g.drawSeq++ // disown draws in flight
 	var cmds []tea.Cmd
@@ -562,7 +573,8 @@ func (m *Model) verdict(p *pairData, grade int, status string, note string) tea.
 	j := store.Judgment{
 		PairID: p.view.ID, LabelerID: m.me.ID, Grade: grade, Status: status, Note: note,
 	}
-	if m.screen == scrGrade && m.grade.cur == p {
+	if m.grade.cur == p {
+		// Time on task counts from when Grade showed it, details included.
 		j.LatencyMS = float64(m.now().Sub(m.grade.shownAt).Microseconds()) / 1000
 	} else if m.screen == scrPair && m.pair.data == p {
 		j.LatencyMS = float64(m.now().Sub(m.pair.shownAt).Microseconds()) / 1000
@@ -614,12 +626,28 @@ func (g *gradeState) typeAhead(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	return nil, true
 }
 
+// maxTrail bounds the Grade trail the Pair screen walks.
+const maxTrail = 1000
+
+// onTrail records that the pair on screen was given a verdict or skipped.
+func (g *gradeState) onTrail() {
+	id := g.cur.view.ID
+	if i := slices.Index(g.trail, id); i >= 0 {
+		g.trail = slices.Delete(g.trail, i, i+1)
+	}
+	g.trail = append(g.trail, id)
+	if len(g.trail) > maxTrail {
+		g.trail = g.trail[len(g.trail)-maxTrail:]
+	}
+}
+
 func (g *gradeState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 	km := &m.keys
 	if gr, ok := m.digit(k); ok {
 		if g.cur == nil {
 			return g.typeAhead(k)
 		}
+		g.onTrail()
 		p := g.cur
 		mine := store.Judgment{PairID: p.view.ID, LabelerID: m.me.ID, Grade: gr, Status: store.StatusOK, Note: g.note}
 		taken := m.now().Sub(g.shownAt)
@@ -632,6 +660,7 @@ func (g *gradeState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		if g.cur == nil {
 			return g.typeAhead(k)
 		}
+		g.onTrail()
 		cmd := m.verdict(g.cur, 0, store.StatusUnsure, g.note)
 		m.setFlash("marked unsure: it comes back once the rest is done", false)
 		g.last = nil
@@ -640,6 +669,7 @@ func (g *gradeState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		if g.cur == nil {
 			return g.typeAhead(k)
 		}
+		g.onTrail()
 		r := g.cur.ref()
 		if !g.skipSet[r.ID] {
 			g.skipped = append(g.skipped, r)
@@ -686,10 +716,10 @@ func (g *gradeState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 // saveNote attaches a note to a pair: at once when the annotator already
 // judged it, otherwise with the grade to come.
 func (m *Model) saveNote(p *pairData, text string) tea.Cmd {
-	if m.grade.cur == p {
+	if c := m.grade.cur; c != nil && c.view.ID == p.view.ID {
 		m.grade.note = text
 	}
-	if m.pair.data == p {
+	if m.pair.id == p.view.ID {
 		m.pair.note = text
 	}
 	j, ok := p.judgment(m.me.ID)

@@ -8,7 +8,7 @@ import (
 // helpView is the Help screen: every key, from the same bindings the
 // handlers match (see keyMap), scrolled by j/k.
 func (m *Model) helpView(w, h int) []string {
-	lines := m.helpLines()
+	lines := m.helpLines(w)
 	m.helpScroll = min(m.helpScroll, max(len(lines)-h, 0))
 	return lines[m.helpScroll:]
 }

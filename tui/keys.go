@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"strings"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -28,7 +27,7 @@ type keyMap struct {
 	colLeft, colRight, sort, gradeIs, clear, reapply key.Binding
 
 	// Pair screen.
-	pPageDown, pPageUp, pBack key.Binding
+	pNext, pPrev, pDown, pUp, pPageDown, pPageUp, pBack key.Binding
 
 	// Stats screen.
 	rowPrev, rowNext, colPrev, colNext, sDown, sUp, recompute key.Binding
@@ -48,7 +47,7 @@ type keyMap struct {
 
 	// Help lines that cover several of the bindings above.
 	screens, goTo, quitBoth, gradeScroll, moveAll, filters, columns, gradeEq,
-	pairGrade, scrollAll, statsRows, statsCols, statsJK key.Binding
+	pairGrade, pairMove, scrollAll, statsRows, statsCols, statsJK key.Binding
 
 	sections []helpSection             // the Help screen (FullHelp)
 	short    [numScreens][]key.Binding // each screen's footer (ShortHelp)
@@ -107,7 +106,7 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 	k.back = bind("esc", "back", "esc")
 	k.screens = combine("tab / shift+tab", "next / previous screen", k.next, k.prev)
 	k.goTo = combine("ctrl+g ctrl+b ctrl+s ctrl+r", "go to Grade, Browse, Stats, Runs", k.goGrade, k.goBrowse, k.goStats, k.goRuns)
-	k.quitBoth = combine("q / ctrl+c", "quit (saves every grade; asks first while a run goes)", k.quit, k.forceQuit)
+	k.quitBoth = combine("q / ctrl+c", "quit (saves all; asks while a run goes)", k.quit, k.forceQuit)
 
 	k.grade = bind(d, "grade the pair and go to the next", digits...)
 	k.unsure = bind("x", "unsure / judge later (no grade; it comes back at the end)", "x")
@@ -143,11 +142,16 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 	k.clear = bind("esc", "clear search, filters and sort", "esc")
 	k.reapply = bind("r", "re-apply filters to the latest grades", "r")
 
+	k.pNext = bind("j", "next pair of the list it came from (Grade, Browse, Adjudicate)", "j")
+	k.pPrev = bind("k", "previous pair of that list", "k")
+	k.pDown = bind("↓", "scroll down", "down")
+	k.pUp = bind("↑", "scroll up", "up")
 	k.pPageDown = bind("space", "page down", "space", "pgdown")
 	k.pPageUp = bind("pgup", "page up", "pgup")
 	k.pBack = bind("backspace", "back", "backspace")
-	k.pairGrade = combine(d+" x n u", "grade, unsure, note, undo", k.grade, k.unsure, k.note, k.undo)
-	k.scrollAll = combine("j/k", "scroll", k.down, k.up)
+	k.pairGrade = combine(d+" x", "grade (or unsure) and go to the next pair, as on Grade", k.grade, k.unsure)
+	k.pairMove = combine("j / k", "next / previous pair of the list it came from", k.pNext, k.pPrev)
+	k.scrollAll = combine("↑/↓ space pgup", "scroll", k.pDown, k.pUp, k.pPageDown, k.pPageUp)
 
 	k.rowPrev = bind("←", "previous row labeler", "left", "h")
 	k.rowNext = bind("→", "next row labeler", "right", "l")
@@ -195,7 +199,7 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 		{"Everywhere", []key.Binding{k.screens, k.goTo, k.help, k.blind, k.undo, k.quitBoth}},
 		{"Grade", []key.Binding{k.grade, k.unsure, k.skip, k.note, k.gradeScroll, k.open, k.again}},
 		{"Browse", []key.Binding{k.moveAll, k.bOpen, browseGrade, k.filters, k.search, k.columns, k.sort, k.gradeEq, k.clear, k.reapply}},
-		{"Pair", []key.Binding{k.pairGrade, k.scrollAll, k.back}},
+		{"Pair", []key.Binding{k.pairGrade, k.pairMove, k.note, k.undo, k.scrollAll, k.back}},
 		{"Stats", []key.Binding{k.statsRows, k.statsCols, k.statsJK, k.recompute}},
 		{"Adjudicate (adjudicators only)", []key.Binding{adjGrade, adjNote, k.later, adjUndo, adjScroll, adjOpen, k.reload}},
 		{"Runs", []key.Binding{k.newRun, runsSel, k.cancelRun, k.refresh}},
@@ -208,8 +212,8 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 	k.short[scrBrowse] = []key.Binding{short(k.moveAll, "j/k", "move"), short(k.bOpen, "", "open"), short(k.filters, "f", "filter"),
 		short(k.search, "", "search"), short(k.columns, "←/→", "column"), short(k.sort, "", "sort"), short(k.gradeEq, "=", "grade is"),
 		short(k.clear, "", "clear")}
-	k.short[scrPair] = []key.Binding{short(k.grade, "", "grade"), short(k.unsure, "", "unsure"), short(k.note, "", "note"),
-		short(k.undo, "", "undo"), short(k.scrollAll, "", "scroll"), short(k.back, "", "back")}
+	k.short[scrPair] = []key.Binding{short(k.grade, "", "grade"), short(k.pairMove, "j/k", "next/prev"), short(k.unsure, "", "unsure"),
+		short(k.note, "", "note"), short(k.undo, "", "undo"), short(k.scrollAll, "↑/↓", "scroll"), short(k.back, "", "back")}
 	k.short[scrStats] = []key.Binding{short(k.statsRows, "", "row labeler"), short(k.statsCols, "", "column labeler"),
 		short(k.statsJK, "", "scroll"), short(k.recompute, "", "recompute")}
 	k.short[scrAdjudicate] = []key.Binding{short(adjGrade, "", "decide"), short(adjNote, "", "note"), short(k.later, "", "later"),
@@ -298,23 +302,25 @@ type footCache struct {
 	text   string
 }
 
-// helpLines renders the Help screen: every section's keys from FullHelp.
-func (m *Model) helpLines() []string {
+// helpLines renders the Help screen: every section's keys from FullHelp,
+// each description wrapped to the width (nothing is cut).
+func (m *Model) helpLines(w int) []string {
 	hk := helpKeys{k: &m.keys, screen: m.screen}
-	h := m.help
-	h.SetWidth(0)
+	s := m.sty
+	dw := max(w-3-helpKeyWidth-1, 16)
 	var lines []string
 	for i, group := range hk.FullHelp() {
-		lines = append(lines, " "+m.sty.header.Render(m.keys.sections[i].title))
-		for _, ln := range strings.Split(h.FullHelpView([][]key.Binding{group}), "\n") {
-			lines = append(lines, "   "+trimRight(ln))
+		lines = append(lines, " "+s.header.Render(m.keys.sections[i].title))
+		for _, b := range group {
+			for j, ln := range wrapText(b.Help().Desc, dw) {
+				k := ""
+				if j == 0 {
+					k = b.Help().Key
+				}
+				lines = append(lines, "   "+s.key.Render(pad(k, helpKeyWidth))+" "+s.text.Render(ln))
+			}
 		}
 		lines = append(lines, "")
 	}
 	return lines
-}
-
-// trimRight drops the trailing blanks of a styled line (its styles kept).
-func trimRight(s string) string {
-	return ansi.Truncate(s, ansi.StringWidth(strings.TrimRight(ansi.Strip(s), " ")), "")
 }

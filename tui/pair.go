@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,13 @@ type pairState struct {
 	note    string
 	wrapFor int
 	lines   []string // the detail body, wrapped (rebuilt on load/resize)
+	// list is the screen it was opened from, whose list j/k walk and a
+	// grade moves on in: Grade (the pairs served this session, then the
+	// one on screen), Browse (its rows) or Adjudicate (its disagreements).
+	list screen
+	// follow: the pair is the Grade screen's current one, so a grade here
+	// moves both screens on to the next pair drawn.
+	follow bool
 }
 
 type pairDataMsg struct {
@@ -70,17 +78,11 @@ func (p *pairState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 	}
 	km := &m.keys
 	if g, ok := m.digit(k); ok {
-		cmd := m.verdict(p.data, g, store.StatusOK, p.note)
-		p.wrapFor = 0
-		m.setFlash(fmt.Sprintf("graded %d", g), false)
-		return cmd, true
+		return p.grade(m, g, store.StatusOK), true
 	}
 	switch {
 	case key.Matches(k, km.unsure):
-		cmd := m.verdict(p.data, 0, store.StatusUnsure, p.note)
-		p.wrapFor = 0
-		m.setFlash("marked unsure", false)
-		return cmd, true
+		return p.grade(m, 0, store.StatusUnsure), true
 	case key.Matches(k, km.note):
 		d := p.data
 		m.input = m.newInput("note", p.note, func(m *Model, text string) tea.Cmd {
@@ -89,10 +91,14 @@ func (p *pairState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 			return cmd
 		})
 		return nil, true
-	case key.Matches(k, km.down):
+	case key.Matches(k, km.pNext):
+		return p.step(m, 1, ""), true
+	case key.Matches(k, km.pPrev):
+		return p.step(m, -1, ""), true
+	case key.Matches(k, km.pDown):
 		p.scroll++
 		return nil, true
-	case key.Matches(k, km.up):
+	case key.Matches(k, km.pUp):
 		p.scroll = max(p.scroll-1, 0)
 		return nil, true
 	case key.Matches(k, km.pPageDown):
@@ -105,6 +111,137 @@ func (p *pairState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		return m.show(m.back), true
 	}
 	return nil, false
+}
+
+// grade records a verdict on the pair shown and moves on, as Grade does:
+// to the next pair drawn when it is the Grade screen's, else to the next
+// pair of the list it came from.
+func (p *pairState) grade(m *Model, g int, status string) tea.Cmd {
+	said := fmt.Sprintf("graded %d", g)
+	if status == store.StatusUnsure {
+		said = "marked unsure"
+	}
+	if gs := &m.grade; p.list == scrGrade && gs.cur != nil && gs.cur.view.ID == p.id {
+		// The Grade screen's pair: grading it here is grading it there.
+		cmd, _ := gs.key(m, m.gradeKey(g, status))
+		m.setFlash(said, false)
+		return tea.Batch(cmd, p.followGrade(m))
+	}
+	cmd := m.verdict(p.data, g, status, p.note)
+	p.wrapFor = 0
+	return tea.Batch(cmd, p.step(m, 1, said))
+}
+
+// followGrade shows the Grade screen's current pair (drawn next), or waits
+// for it (see gradeState.arrive).
+func (p *pairState) followGrade(m *Model) tea.Cmd {
+	if m.screen != scrPair {
+		return nil
+	}
+	if c := m.grade.cur; c != nil {
+		return m.openPairFrom(c.view.ID, scrGrade)
+	}
+	p.data, p.id, p.follow = nil, 0, true
+	return nil
+}
+
+// step shows the pair d places away in the list the Pair screen came from;
+// said is what was just done (it leads the status line).
+func (p *pairState) step(m *Model, d int, said string) tea.Cmd {
+	next, ok := m.neighbour(p.list, p.id, d)
+	if !ok {
+		end := "the last"
+		if d < 0 {
+			end = "the first"
+		}
+		msg := "this is " + end + " pair of " + listName(p.list)
+		if said != "" {
+			msg = said + " — " + msg
+		}
+		m.setFlash(msg, false)
+		return nil
+	}
+	if said != "" {
+		m.setFlash(said+" — next pair of "+listName(p.list), false)
+	}
+	return m.openPairFrom(next, p.list)
+}
+
+func listName(s screen) string {
+	switch s {
+	case scrBrowse:
+		return "the Browse list"
+	case scrAdjudicate:
+		return "the open disagreements"
+	}
+	return "this session's Grade pairs"
+}
+
+// gradeKey is the Grade screen's key for a verdict.
+func (m *Model) gradeKey(g int, status string) tea.KeyPressMsg {
+	if status == store.StatusUnsure {
+		return tea.KeyPressMsg{Code: 'x', Text: "x"}
+	}
+	return tea.KeyPressMsg{Code: rune('0' + g), Text: fmt.Sprint(g)}
+}
+
+// browseSelect puts the Browse selection on a pair (false: not in its
+// rows), so that Browse shows where the Pair screen is.
+func (m *Model) browseSelect(id int64) bool {
+	b := &m.browse
+	if b.idx == nil || len(b.rows) == 0 {
+		return false
+	}
+	if b.idx.ids[b.rows[b.cursor]] == id {
+		return true
+	}
+	for i, r := range b.rows {
+		if b.idx.ids[r] == id {
+			b.move(m, i-b.cursor)
+			return true
+		}
+	}
+	return false
+}
+
+// neighbour is the pair d places from id in a screen's list.
+func (m *Model) neighbour(list screen, id int64, d int) (int64, bool) {
+	switch list {
+	case scrBrowse:
+		b := &m.browse
+		if !m.browseSelect(id) {
+			return 0, false
+		}
+		if i := b.cursor + d; i < 0 || i >= len(b.rows) {
+			return 0, false
+		}
+		b.move(m, d)
+		return b.idx.ids[b.rows[b.cursor]], true
+	case scrAdjudicate:
+		for i, it := range m.adj.items {
+			if it.PairID == id {
+				if j := i + d; j >= 0 && j < len(m.adj.items) {
+					return m.adj.items[j].PairID, true
+				}
+				return 0, false
+			}
+		}
+		return 0, false
+	}
+	g := &m.grade
+	ids := g.trail
+	if g.cur != nil {
+		ids = append(slices.Clone(ids), g.cur.view.ID)
+	}
+	for i := len(ids) - 1; i >= 0; i-- {
+		if ids[i] == id {
+			if j := i + d; j >= 0 && j < len(ids) {
+				return ids[j], true
+			}
+			return 0, false
+		}
+	}
+	return 0, false
 }
 
 func (p *pairState) view(m *Model, w, h int) []string {

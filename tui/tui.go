@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os/user"
+	"slices"
 	"strings"
 	"time"
 
@@ -410,6 +411,11 @@ func (m *Model) show(s screen) tea.Cmd {
 	}
 	m.screen = s
 	switch s {
+	case scrGrade:
+		if g := &m.grade; g.cur != nil && g.recent[g.cur.view.ID] {
+			// Graded meanwhile on another screen: on to the next.
+			return g.advance(m)
+		}
 	case scrBrowse:
 		return m.browse.ensureTitles(m)
 	case scrPair:
@@ -431,14 +437,27 @@ func (m *Model) show(s screen) tea.Cmd {
 	return nil
 }
 
-// openPair shows the Pair screen for one pair.
+// openPair shows the Pair screen for one pair, opened from the screen on
+// now (whose list j/k walk there).
 func (m *Model) openPair(id int64) tea.Cmd {
-	if m.screen != scrPair && m.screen != scrHelp {
-		m.back = m.screen
+	from := m.screen
+	if from == scrPair || from == scrHelp {
+		from = m.back
 	}
+	return m.openPairFrom(id, from)
+}
+
+// openPairFrom shows the Pair screen for a pair of the list of screen from.
+func (m *Model) openPairFrom(id int64, from screen) tea.Cmd {
+	m.back = from
 	m.screen = scrPair
 	if m.pair.id != id {
 		m.pair = pairState{id: id}
+	}
+	m.pair.list = from
+	m.pair.follow = from == scrGrade && m.grade.cur != nil && m.grade.cur.view.ID == id
+	if from == scrBrowse {
+		m.browseSelect(id)
 	}
 	return m.pair.loadCmd(m, id)
 }
@@ -793,6 +812,19 @@ func (m *Model) onUndone(msg writeDoneMsg) tea.Cmd {
 	switch msg.op.from {
 	case scrGrade:
 		cmds = append(cmds, m.grade.reopen(m, msg.pairID))
+	case scrPair:
+		// The pair comes back on the Pair screen; one the Grade screen
+		// served comes back there too, as its current pair.
+		served := slices.Contains(m.grade.trail, msg.pairID)
+		if served {
+			cmds = append(cmds, m.grade.reopen(m, msg.pairID))
+		} else {
+			delete(m.grade.recent, msg.pairID)
+		}
+		if m.screen == scrPair {
+			cmds = append(cmds, m.openPairFrom(msg.pairID, m.pair.list))
+			m.pair.follow = served && m.pair.list == scrGrade
+		}
 	default:
 		delete(m.grade.recent, msg.pairID)
 		if m.pair.id == msg.pairID {

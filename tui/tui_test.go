@@ -317,9 +317,13 @@ func TestBlindReveal(t *testing.T) {
 	if s = d.screen(); !strings.Contains(s, "hidden until you grade") {
 		t.Fatalf("pair screen not blind:\n%s", s)
 	}
-	d.keys("3")
+	d.keys("3") // grades and moves on to the next pair, still blind
+	if s = d.screen(); d.m.pair.id != f.pairs[2] || !strings.Contains(s, "hidden until you grade") {
+		t.Fatalf("pair screen after grading (pair %d):\n%s", d.m.pair.id, s)
+	}
+	d.keys("k") // back to the pair just graded: its grades are shown
 	if s = d.screen(); !strings.Contains(s, "teacher says 0") || !strings.Contains(s, "(you)") {
-		t.Fatalf("pair screen after grading:\n%s", s)
+		t.Fatalf("pair screen on the graded pair:\n%s", s)
 	}
 	if j, ok := d.mine(f.pairs[1]); !ok || j.Grade != 3 {
 		t.Fatalf("grade from pair screen: %+v", j)
