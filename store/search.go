@@ -68,6 +68,40 @@ func ftsTerms(text string) []string {
 	return out
 }
 
+// ftsWord quotes one term (only letters and digits: no quote to escape).
+func ftsWord(t string) string { return `"` + t + `"` }
+
+// WordMatches are where one search word occurs as a whole word (after the
+// indexes' stemming: "passwords" finds "password"): in which query texts,
+// document titles and document bodies.
+type WordMatches struct {
+	Word    string
+	Queries []int64 // query ids
+	Titles  []int64 // document ids
+	Bodies  []int64 // document ids
+}
+
+// MatchWords looks up each search term of text (see ftsTerms) in the
+// full-text indexes of query texts and of document titles and bodies.
+func (s *Store) MatchWords(ctx context.Context, text string) ([]WordMatches, error) {
+	var out []WordMatches
+	for _, t := range ftsTerms(text) {
+		w := WordMatches{Word: t}
+		var err error
+		if w.Queries, err = ids(ctx, s.h, `SELECT rowid FROM queries_fts WHERE queries_fts MATCH ?`, ftsWord(t)); err != nil {
+			return nil, err
+		}
+		if w.Titles, err = ids(ctx, s.h, `SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?`, `{title} : `+ftsWord(t)); err != nil {
+			return nil, err
+		}
+		if w.Bodies, err = ids(ctx, s.h, `SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?`, `{body} : `+ftsWord(t)); err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
 // Search returns the top k documents for text by BM25 over title and body.
 // Documents in exclude are left out (a query's seed, for hard negatives).
 func (s *Store) Search(ctx context.Context, text string, k int, exclude ...int64) ([]Hit, error) {

@@ -23,13 +23,13 @@ const (
 	cNone    int8 = -1 // no judgment
 	cUnsure  int8 = -2 // judge later
 	cFailed  int8 = -3 // error, unparseable, refused
-	noSpread      = math.MaxUint8
+	noProbs       = math.MaxUint8 // no grade probabilities
 )
 
 // index is the Browse table's data for every pair, in compact arrays (a
 // million pairs take a few tens of megabytes): the pair's ids and, per
 // labeler column, its current grade. Only the visible rows' texts are ever
-// fetched. ids, qix and dids never change after load; cols and spread are
+// fetched. ids, qix and dids never change after load; cols and uncert are
 // updated in place by Update as grades arrive.
 type index struct {
 	ids   []int64
@@ -39,7 +39,7 @@ type index struct {
 	pos   []int32 // pair id - minID -> row (-1: none)
 
 	qtext []string // query text by dense index
-	qlow  []string // lowercased, for search
+	qlow  []string // lowercased, for the query column's sort
 	qrank []int32  // rank of the query text among all queries
 
 	labs  []store.Labeler // columns, display order
@@ -47,7 +47,7 @@ type index struct {
 	cols  [][]int8
 
 	student, teacher int     // column of the student / teacher (-1: none)
-	spread           []uint8 // student's grade spread ×100 (noSpread: none)
+	uncert           []uint8 // student's uncertainty (see probUncertainty; noProbs: none)
 
 	titleKey  []int32 // rank of the document title per row (nil until asked; rows added since: none)
 	titleKeys int32   // bound of titleKey's values: documents ranked + 1
@@ -83,30 +83,71 @@ func cellOf(c store.Cell) int8 {
 	}
 }
 
-// probSpread is the standard deviation of the grade under the labeler's
-// grade probabilities (a JSON array), ×100; noSpread when there are none.
-func probSpread(probs string, minGrade int) uint8 {
+// probUncertainty is how unsure a labeler's grade probabilities (a JSON
+// array) are: 250 × (1 − margin), the margin being the probability of the
+// most likely grade minus that of the runner-up (margin sampling, the
+// usual active-learning measure): 0 when one grade has it all, 250 when
+// two tie. noProbs when there are none.
+func probUncertainty(probs string) uint8 {
 	if len(probs) < 2 || probs[0] != '[' {
-		return noSpread
+		return noProbs
 	}
-	var sum, sum2, tot float64
-	g := float64(minGrade)
-	for _, f := range strings.Split(probs[1:len(probs)-1], ",") {
+	var p1, p2, tot float64
+	for f := range strings.SplitSeq(probs[1:len(probs)-1], ",") {
 		p, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil {
-			return noSpread
+		if err != nil || p < 0 {
+			return noProbs
 		}
-		sum += p * g
-		sum2 += p * g * g
 		tot += p
-		g++
+		switch {
+		case p > p1:
+			p1, p2 = p, p1
+		case p > p2:
+			p2 = p
+		}
 	}
 	if tot <= 0 {
-		return noSpread
+		return noProbs
 	}
-	mean := sum / tot
-	v := sum2/tot - mean*mean
-	return uint8(min(math.Sqrt(max(v, 0))*100, 254))
+	return uint8(math.Round(250 * (1 - (p1-p2)/tot)))
+}
+
+// The "student uncertain" filter: the least certain tenth of the pairs the
+// student gave probabilities for (ties at the cut included), and never a
+// pair whose top grade leads the next by more than maxUncertainMargin.
+const (
+	uncertainShare     = 10 // percent
+	maxUncertainMargin = 0.5
+)
+
+// uncertainCut is the uncertainty at and above which the student is
+// uncertain, and how many pairs have probabilities (cut 0: none).
+func (x *index) uncertainCut() (cut uint8, withProbs int) {
+	if x.uncert == nil {
+		return 0, 0
+	}
+	var hist [256]int
+	for _, u := range x.uncert {
+		hist[u]++
+	}
+	withProbs = len(x.uncert) - hist[noProbs]
+	if withProbs == 0 {
+		return 0, 0
+	}
+	want := (withProbs*uncertainShare + 99) / 100
+	floor := uint8(math.Round(250 * (1 - maxUncertainMargin)))
+	n := 0
+	for u := 250; u >= int(floor); u-- {
+		n += hist[u]
+		cut = uint8(u)
+		if n >= want {
+			break
+		}
+	}
+	if n == 0 {
+		cut = 251 // nothing is that uncertain
+	}
+	return cut, withProbs
 }
 
 // orderLabelers sorts labelers for display: teacher, student, other models,
@@ -205,15 +246,14 @@ func buildIndex(ctx context.Context, st *store.Store, me int64) (*index, error) 
 			studentCol = i
 		}
 	}
-	var spread []uint8
+	var uncert []uint8
 	if studentCol >= 0 {
-		spread = make([]uint8, len(x.ids))
-		for r := range spread {
-			spread[r] = noSpread
+		uncert = make([]uint8, len(x.ids))
+		for r := range uncert {
+			uncert[r] = noProbs
 		}
 	}
 	counts := make([]int, len(labs))
-	minGrade := st.Scale().Min()
 	// One scan per labeler, in parallel: each fills its own column.
 	errs := make([]error, len(labs))
 	var wg sync.WaitGroup
@@ -230,7 +270,7 @@ func buildIndex(ctx context.Context, st *store.Store, me int64) (*index, error) 
 				col[r] = int8(code)
 				counts[i]++
 				if i == studentCol {
-					spread[r] = probSpread(probs, minGrade)
+					uncert[r] = probUncertainty(probs)
 				}
 			})
 		}()
@@ -246,7 +286,7 @@ func buildIndex(ctx context.Context, st *store.Store, me int64) (*index, error) 
 		}
 		if i == studentCol {
 			x.student = len(x.cols)
-			x.spread = spread
+			x.uncert = uncert
 		}
 		if x.teacher < 0 && l.Role == "teacher" {
 			x.teacher = len(x.cols)
@@ -362,16 +402,16 @@ func (x *index) grow(g *growth) {
 			x.cols[c] = append(x.cols[c], cNone)
 		}
 	}
-	if x.spread != nil {
-		x.spread = slices.Grow(x.spread, n)
+	if x.uncert != nil {
+		x.uncert = slices.Grow(x.uncert, n)
 		for range n {
-			x.spread = append(x.spread, noSpread)
+			x.uncert = append(x.uncert, noProbs)
 		}
 	}
 }
 
 // apply sets one cell from a change; false when the labeler has no column.
-func (x *index) apply(c store.Cell, minGrade int) bool {
+func (x *index) apply(c store.Cell) bool {
 	ci, ok := x.colOf[c.LabelerID]
 	if !ok {
 		return false
@@ -381,21 +421,22 @@ func (x *index) apply(c store.Cell, minGrade int) bool {
 		return false
 	}
 	x.cols[ci][r] = cellOf(c)
-	if ci == x.student && x.spread != nil {
-		x.spread[r] = probSpread(c.Probs, minGrade)
+	if ci == x.student && x.uncert != nil {
+		x.uncert[r] = probUncertainty(c.Probs)
 	}
 	return true
 }
 
-// disagreement is the largest difference between any two grades of a row.
+// disagreement is the largest difference between any two grades of a row
+// (-1: fewer than two grades, undefined).
 func (x *index) disagreement(r int) int {
-	lo, hi := int8(math.MaxInt8), int8(-1)
+	lo, hi, n := int8(math.MaxInt8), int8(-1), 0
 	for _, c := range x.cols {
 		if v := c[r]; v >= 0 {
-			lo, hi = min(lo, v), max(hi, v)
+			lo, hi, n = min(lo, v), max(hi, v), n+1
 		}
 	}
-	if hi < 0 {
+	if n < 2 {
 		return -1
 	}
 	return int(hi - lo)
@@ -416,9 +457,6 @@ const (
 
 var filterNames = [...]string{"all pairs", "not graded by me", "teacher ≠ student", "any model ≠ human", "|difference| ≥ 2", "student uncertain"}
 
-// uncertainSpread: the student is uncertain when its grade distribution has
-// a standard deviation of at least half a grade.
-const uncertainSpread = 50
 
 type browseState struct {
 	idx     *index
@@ -430,8 +468,14 @@ type browseState struct {
 	cursor  int
 	offset  int
 
-	filter   int
-	search   string
+	filter    int
+	search    string     // the search typed (see search.go)
+	match     *wordMatch // its words, once looked up
+	searchSeq int
+	inCount   [3]int // rows the search matched in query, title, body
+
+	uncertainCut uint8 // "student uncertain": the cut last applied
+	withProbs    int   // pairs with the student's probabilities
 	col      int // selected column: 0 query, 1 title, 2.. labelers, last Δ
 	sortCol  int // -1: pair order
 	sortDesc bool
@@ -550,10 +594,13 @@ func (b *browseState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 			if b.idx.titleKey != nil {
 				cmds = append(cmds, b.titleKeyCmd(m)) // rank the new pairs' titles too
 			}
+			if b.searching() != nil {
+				cmds = append(cmds, b.searchCmd(m)) // the new pairs' words
+			}
 		}
 		unknown := false
 		for _, c := range msg.cells {
-			if !b.idx.apply(c, m.scale.Min()) && b.idx.row(c.PairID) >= 0 {
+			if !b.idx.apply(c) && b.idx.row(c.PairID) >= 0 {
 				unknown = true
 			}
 		}
@@ -569,6 +616,8 @@ func (b *browseState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 			cmds = append(cmds, b.refreshCmd(m))
 		}
 		return tea.Batch(cmds...), true
+	case searchMsg:
+		return b.onSearch(m, msg), true
 	case titleKeyMsg:
 		if msg.err != nil {
 			m.setFlash("sorting by title: "+msg.err.Error(), true)
@@ -616,7 +665,7 @@ func (b *browseState) applyMine(m *Model, j store.Judgment) {
 	if j.Status != store.StatusOK {
 		c.Grade = -1
 	}
-	b.idx.apply(c, m.scale.Min())
+	b.idx.apply(c)
 }
 
 // invalidate marks a pair for re-reading (after an undo).
@@ -656,14 +705,16 @@ func (b *browseState) filterRows(m *Model, pin bool) {
 	if !pin {
 		sel = -1
 	}
-	var qok []bool
-	if b.search != "" {
-		needle := strings.ToLower(b.search)
-		qok = make([]bool, len(x.qlow))
-		for i, t := range x.qlow {
-			qok[i] = strings.Contains(t, needle)
-		}
+	sm := b.searching()
+	if sm != nil {
+		sm.bind(x)
 	}
+	var cut uint8
+	if b.filter == fUncertain {
+		cut, b.withProbs = x.uncertainCut()
+		b.uncertainCut = cut
+	}
+	b.inCount = [3]int{}
 	me := -1
 	if ci, ok := x.colOf[m.me.ID]; ok {
 		me = ci
@@ -686,8 +737,16 @@ func (b *browseState) filterRows(m *Model, pin bool) {
 			view = append(view, int32(r))
 			continue
 		}
-		if qok != nil && !qok[x.qix[r]] {
-			continue
+		if sm != nil {
+			f := sm.fields(x, r)
+			if f == 0 {
+				continue
+			}
+			for i := range b.inCount {
+				if f&(1<<i) != 0 {
+					b.inCount[i]++
+				}
+			}
 		}
 		if b.gradeCol >= 0 && b.gradeCol < len(cols) && int(cols[b.gradeCol][r]) != b.gradeVal {
 			continue
@@ -714,7 +773,7 @@ func (b *browseState) filterRows(m *Model, pin bool) {
 				continue
 			}
 		case fUncertain:
-			if x.spread == nil || x.spread[r] == noSpread || x.spread[r] < uncertainSpread {
+			if x.uncert == nil || x.uncert[r] == noProbs || x.uncert[r] < cut {
 				continue
 			}
 		}
@@ -803,7 +862,13 @@ func (b *browseState) sorted(m *Model, rows []int32) []int32 {
 	return out
 }
 
-func (b *browseState) tableHeight(m *Model) int { return max(m.height-3-2, 1) }
+func (b *browseState) tableHeight(m *Model) int {
+	legend := 1
+	if b.idx != nil {
+		legend = len(b.layout(m, m.width).legendLines)
+	}
+	return max(m.height-3-2-legend, 1)
+}
 
 func (b *browseState) clampOffset(m *Model) {
 	h := b.tableHeight(m)
@@ -923,19 +988,15 @@ func (b *browseState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		b.awaitEq = true
 		m.setFlash(fmt.Sprintf("only pairs %s graded: press %s (other key: clear)", b.idx.labs[b.col-2].Name, km.grade.Help().Key), false)
 	case key.Matches(k, km.search):
-		setSearch := func(m *Model, text string) tea.Cmd {
-			m.browse.search = text
-			m.browse.recompute(m)
-			return m.browse.ensureTitles(m)
-		}
-		m.input = m.newInput("search queries", b.search, setSearch)
+		setSearch := func(m *Model, text string) tea.Cmd { return m.browse.setSearch(m, text) }
+		m.input = m.newInput("search words in query, title, body", b.search, setSearch)
 		m.input.hint = "enter keep · esc clear"
 		m.input.setWidth(m)
 		m.input.live = setSearch
 		m.input.cancel = func(m *Model) tea.Cmd { return setSearch(m, "") }
 	case key.Matches(k, km.clear):
-		b.filter, b.search, b.sortCol, b.gradeCol, b.sortDesc = fAll, "", -1, -1, false
-		b.recompute(m)
+		b.filter, b.sortCol, b.gradeCol, b.sortDesc = fAll, -1, -1, false
+		return b.setSearch(m, ""), true
 	case key.Matches(k, km.reapply):
 		b.recompute(m)
 	default:
@@ -1008,6 +1069,87 @@ func shortName(name string, w int) string {
 	return clip(name, w)
 }
 
+// browseLayout shares the table's width: labeler columns get their full
+// names while the query and document keep at least two fifths of the
+// width, then shorter labels (the same abbreviations as on Stats, with a
+// legend), then only as many columns as fit, scrolled to keep the selected
+// one in view.
+type browseLayout struct {
+	qw, tw      int // query and document columns
+	first, n    int // labeler columns shown: first .. first+n-1
+	lw          int // width of one labeler column (a gap, then the label)
+	inW         int // the search's "in" column (0: no search)
+	labels      []string
+	abbrev      string // what shortened labels stand for
+	legendLines []string
+}
+
+const deltaW = 4 // the Δ column
+
+func (b *browseState) layout(m *Model, w int) browseLayout {
+	x := b.idx
+	var l browseLayout
+	if b.searching() != nil {
+		l.inW = 4
+	}
+	nl := len(x.labs)
+	fixed := 1 + deltaW + l.inW
+	minText := max(30, w*2/5)
+	budget := max(w-fixed-minText, 0)
+	want := min(max(maxLabel(x.labs, m.me.ID), 2), 10)
+	lab := want
+	for lab > 3 && nl*(lab+1) > budget {
+		lab--
+	}
+	l.lw = lab + 1
+	l.n = min(nl, budget/l.lw)
+	if sel := b.col - 2; sel >= 0 && sel < nl && l.n > 0 {
+		l.first = max(min(sel-l.n+1, nl-l.n), 0)
+		if sel < l.first {
+			l.first = sel
+		}
+	}
+	l.labels, l.abbrev = labelerLabels(x.labs, m.me.ID, lab)
+	rest := w - fixed - l.n*l.lw
+	l.qw = max(rest*45/100, 8)
+	l.tw = max(rest-l.qw-1, 6)
+	l.legendLines = b.legend(m, w, l)
+	return l
+}
+
+// legend explains every symbol of the table, and the shortened labels, in
+// as few lines as the width allows.
+func (b *browseState) legend(m *Model, w int, l browseLayout) []string {
+	parts := []string{"· no grade", "? unsure", "✗ failed"}
+	if m.blind {
+		parts = append(parts, "– hidden until you grade")
+	}
+	parts = append(parts, "Δ largest difference (blank: <2 grades)")
+	if l.inW > 0 {
+		parts = append(parts, "in: found in q query, t title, b body")
+	}
+	if l.abbrev != "" {
+		parts = append(parts, l.abbrev)
+	}
+	if nl := len(b.idx.labs); l.n < nl {
+		parts = append(parts, fmt.Sprintf("labelers %d–%d of %d (←/→)", l.first+1, l.first+l.n, nl))
+	}
+	var lines []string
+	cur := ""
+	for _, p := range parts {
+		switch {
+		case cur == "":
+			cur = " " + p
+		case ansi.StringWidth(cur)+3+ansi.StringWidth(p) <= w:
+			cur += "   " + p // not " · ": · is a symbol here
+		default:
+			lines = append(lines, cur)
+			cur = " " + p
+		}
+	}
+	return append(lines, cur)
+}
+
 func (b *browseState) view(m *Model, w, h int) []string {
 	s := m.sty
 	x := b.idx
@@ -1017,20 +1159,13 @@ func (b *browseState) view(m *Model, w, h int) []string {
 		}
 		return []string{"", s.muted.Render(fmt.Sprintf("  indexing %d pairs… (grading works meanwhile: shift+tab)", m.grade.progress.Pairs))}
 	}
-	// Columns: query, title, one per labeler (as many as fit), Δ.
-	const gw = 6
+	l := b.layout(m, w)
 	nl := len(x.cols)
-	fixed := 1 + 4 // margin + Δ
-	maxL := max((w-fixed-30)/gw, 0)
-	shownL := min(nl, maxL)
-	rest := w - fixed - shownL*gw
-	qw := max(rest*45/100, 8)
-	tw := max(rest-qw-1, 6)
 	var out []string
 	// Filter line.
-	desc := []string{filterNames[b.filter]}
+	desc := []string{b.filterDesc()}
 	if b.search != "" {
-		desc = append(desc, fmt.Sprintf("query ~ %q", b.search))
+		desc = append(desc, b.searchDesc())
 	}
 	if b.gradeCol >= 0 && b.gradeCol < nl {
 		desc = append(desc, fmt.Sprintf("%s = %d", x.labs[b.gradeCol].Name, b.gradeVal))
@@ -1063,17 +1198,16 @@ func (b *browseState) view(m *Model, w, h int) []string {
 	}
 	var hb strings.Builder
 	hb.WriteString(" ")
-	hb.WriteString(hdr(0, "query", qw, false))
+	hb.WriteString(hdr(0, "query", l.qw, false))
 	hb.WriteString(" ")
-	hb.WriteString(hdr(1, "document", tw, false))
-	for i := 0; i < shownL; i++ {
-		name := ansi.Truncate(shortName(x.labs[i].Name, 40), gw-1, "")
-		if x.labs[i].ID == m.me.ID {
-			name = "me"
-		}
-		hb.WriteString(hdr(2+i, name, gw, true))
+	hb.WriteString(hdr(1, "document", l.tw, false))
+	if l.inW > 0 {
+		hb.WriteString(s.header.Render(padLeft("in", l.inW)))
 	}
-	hb.WriteString(hdr(2+nl, "Δ", 4, true))
+	for i := l.first; i < l.first+l.n; i++ {
+		hb.WriteString(hdr(2+i, l.labels[i], l.lw, true))
+	}
+	hb.WriteString(hdr(2+nl, "Δ", deltaW, true))
 	out = append(out, hb.String())
 	// Blind mode holds in Browse too: on a pair I have not graded, the
 	// other labelers' grades (and their disagreement) stay hidden.
@@ -1083,20 +1217,21 @@ func (b *browseState) view(m *Model, w, h int) []string {
 			myCol = c
 		}
 	}
-	th := h - 2
+	th := h - 2 - len(l.legendLines)
 	if len(b.rows) == 0 {
-		out = append(out, "", s.muted.Render("  no pairs match (esc clears the filters)"))
+		out = append(out, "", s.muted.Render("  "+b.emptyReason()))
 		return out
 	}
-	for i := 0; i < th && b.offset+i < len(b.rows); i++ {
+	sm := b.searching()
+	for i := 0; i < th; i++ {
 		vi := b.offset + i
-		r := int(b.rows[vi])
-		q := pad(x.qtext[x.qix[r]], qw)
-		title, ok := b.titles[x.dids[r]]
-		if !ok {
-			title = "…"
+		if vi >= len(b.rows) {
+			out = append(out, "")
+			continue
 		}
-		t := pad(title, tw)
+		r := int(b.rows[vi])
+		q := pad(x.qtext[x.qix[r]], l.qw)
+		t := pad(b.titleOf(r), l.tw)
 		selected := vi == b.cursor
 		var rb strings.Builder
 		if selected {
@@ -1107,24 +1242,37 @@ func (b *browseState) view(m *Model, w, h int) []string {
 		var cells strings.Builder
 		cells.WriteString(q + " " + t)
 		plain := selected
+		if sm != nil {
+			in := padLeft(fieldsText(sm.fields(x, r)), l.inW)
+			if !plain {
+				in = s.muted.Render(in)
+			}
+			cells.WriteString(in)
+		}
 		hidden := m.blind && (myCol < 0 || x.cols[myCol][r] < 0)
-		for c := 0; c < shownL; c++ {
+		for c := l.first; c < l.first+l.n; c++ {
 			if hidden && c != myCol {
-				cells.WriteString(hiddenCell(m, gw, plain))
+				cells.WriteString(hiddenCell(m, l.lw, plain))
 				continue
 			}
-			cells.WriteString(cellText(m, x.cols[c][r], gw, plain))
+			cells.WriteString(cellText(m, x.cols[c][r], l.lw, plain))
 		}
 		d := x.disagreement(r)
-		ds := "·"
-		if d >= 0 && !hidden {
+		ds := ""
+		switch {
+		case hidden:
+			ds = "–"
+		case d >= 0:
 			ds = strconv.Itoa(d)
 		}
-		dcell := padLeft(ds, 4)
-		if !plain && d >= 2 {
+		dcell := padLeft(ds, deltaW)
+		if !plain && d >= 2 && !hidden {
 			dcell = s.bad.Render(dcell)
-		} else if !plain && d == 1 {
+		} else if !plain && (d == 1 || hidden) {
 			dcell = s.warn.Render(dcell)
+			if hidden {
+				dcell = s.muted.Render(padLeft(ds, deltaW))
+			}
 		}
 		cells.WriteString(dcell)
 		if selected {
@@ -1134,7 +1282,39 @@ func (b *browseState) view(m *Model, w, h int) []string {
 		}
 		out = append(out, rb.String())
 	}
+	for _, ln := range l.legendLines {
+		out = append(out, s.muted.Render(ln))
+	}
 	return out
+}
+
+// filterDesc names the preset filter, with the measure it applies.
+func (b *browseState) filterDesc() string {
+	if b.filter != fUncertain {
+		return filterNames[b.filter]
+	}
+	x := b.idx
+	switch {
+	case x.student < 0:
+		return "student uncertain: no student has graded"
+	case b.withProbs == 0:
+		return "student uncertain: the student gave no grade probabilities"
+	case b.uncertainCut > 250:
+		return fmt.Sprintf("student uncertain: none of %d pairs has a top-2 margin ≤ %.2f", b.withProbs, maxUncertainMargin)
+	}
+	return fmt.Sprintf("student uncertain: top-2 margin ≤ %.2f (least certain %d%% of %d with probabilities)",
+		1-float64(b.uncertainCut)/250, uncertainShare, b.withProbs)
+}
+
+// emptyReason says why no row is shown.
+func (b *browseState) emptyReason() string {
+	if len(b.idx.ids) == 0 {
+		return "no pairs in the workspace yet: import pairs, or mine / synthesize them (Runs)"
+	}
+	if b.search != "" && b.match != nil && b.match.text == b.search && len(b.match.words) > 0 && b.filter == fAll && b.gradeCol < 0 {
+		return fmt.Sprintf("no pair has every word of %q in its query, title or body (whole words; esc clears)", b.search)
+	}
+	return "no pairs match (esc clears search and filters)"
 }
 
 // hiddenCell stands for a grade blind mode keeps from me until I grade.

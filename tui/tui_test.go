@@ -438,19 +438,23 @@ func TestBrowseFilters(t *testing.T) {
 		t.Fatalf("model ≠ human after grading: %d rows", count())
 	}
 	d.keys("esc")
-	// Search by query text.
+	// Search: whole words in query text, title and body. "expense" is in
+	// q2's text (3 pairs) and in d3's title and body (q1's pair too).
 	d.keys("/")
 	d.typeText("expense")
-	if count() != 3 {
+	if count() != 4 {
 		t.Fatalf("search live: %d rows", count())
 	}
 	d.keys("enter")
-	if b.search != "expense" || count() != 3 {
+	if b.search != "expense" || count() != 4 {
 		t.Fatalf("search: %q %d", b.search, count())
+	}
+	if s := d.screen(); !strings.Contains(s, `words "expense" in query 3 · title 2 · body 2`) || !strings.Contains(s, "in: found in q query, t title, b body") {
+		t.Fatalf("search line or legend:\n%s", s)
 	}
 	// Grade of a chosen labeler: column 2 is the teacher.
 	d.keys("right", "right", "=", "0")
-	if count() != 2 { // q2: teacher 0 0 2
+	if count() != 2 { // q2: teacher 0 0 2; q1 × d3: teacher 1
 		t.Fatalf("teacher = 0 within search: %d rows", count())
 	}
 	// Sort by the teacher column, descending first: the selected pair
@@ -600,10 +604,10 @@ func TestBrowseBlind(t *testing.T) {
 		t.Fatalf("no row %q in\n%s", doc, strings.Join(lines, "\n"))
 		return ""
 	}
-	if r := row("Resetting your VPN", 0); !strings.Contains(r, "3     3     3") {
+	if r := strings.Fields(row("Resetting your VPN", 0)); strings.Join(r[len(r)-4:], " ") != "3 3 3 0" {
 		t.Errorf("graded pair should show every grade: %q", r)
 	}
-	if r := row("Cafeteria menu", 0); !strings.Contains(r, "–     –") || strings.Contains(r, " 0 ") {
+	if r := strings.Fields(row("Cafeteria menu", 0)); strings.Join(r[len(r)-4:], " ") != "– – · –" {
 		t.Errorf("ungraded pair should hide the models' grades: %q", r)
 	}
 	d.keys("b")
