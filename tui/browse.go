@@ -20,10 +20,10 @@ import (
 
 // Cell values of the browse index besides grades.
 const (
-	cNone    int8 = -1 // no judgment
-	cUnsure  int8 = -2 // judge later
-	cFailed  int8 = -3 // error, unparseable, refused
-	noProbs       = math.MaxUint8 // no grade probabilities
+	cNone   int8 = -1            // no judgment
+	cUnsure int8 = -2            // judge later
+	cFailed int8 = -3            // error, unparseable, refused
+	noProbs      = math.MaxUint8 // no grade probabilities
 )
 
 // index is the Browse table's data for every pair, in compact arrays (a
@@ -457,7 +457,6 @@ const (
 
 var filterNames = [...]string{"all pairs", "not graded by me", "teacher ≠ student", "any model ≠ human", "|difference| ≥ 2", "student uncertain"}
 
-
 type browseState struct {
 	idx     *index
 	loading bool
@@ -476,12 +475,12 @@ type browseState struct {
 
 	uncertainCut uint8 // "student uncertain": the cut last applied
 	withProbs    int   // pairs with the student's probabilities
-	col      int // selected column: 0 query, 1 title, 2.. labelers, last Δ
-	sortCol  int // -1: pair order
-	sortDesc bool
-	gradeCol int // labeler column filter (-1: none)
-	gradeVal int
-	awaitEq  bool // "=" pressed: the next digit sets gradeVal
+	col          int   // selected column: 0 query, 1 title, 2.. labelers, last Δ
+	sortCol      int   // -1: pair order
+	sortDesc     bool
+	gradeCol     int // labeler column filter (-1: none)
+	gradeVal     int
+	awaitEq      bool // "=" pressed: the next digit sets gradeVal
 
 	titles        map[int64]string
 	titleInflight bool
