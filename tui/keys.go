@@ -132,7 +132,7 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 	k.filter = bind("f", "next filter", "f")
 	k.filterPrev = bind("F", "previous filter", "F")
 	k.filters = combine("f / F", "next / previous filter", k.filter, k.filterPrev)
-	k.search = bind("/", "search query text (enter keeps, esc clears)", "/")
+	k.search = bind("/", "search words: query, title, body (esc clears)", "/")
 	k.colLeft = bind("←", "previous column", "left", "h")
 	k.colRight = bind("→", "next column", "right", "l")
 	k.columns = combine("←/→ h/l", "select a column", k.colLeft, k.colRight)
@@ -140,7 +140,7 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 	k.gradeIs = bind("=", "grade is", "=")
 	k.gradeEq = combine("= then "+d, "only pairs the selected labeler graded so", k.gradeIs)
 	k.clear = bind("esc", "clear search, filters and sort", "esc")
-	k.reapply = bind("r", "re-apply filters to the latest grades", "r")
+	k.reapply = bind("r", "re-apply filters (live keeps the selected row)", "r")
 
 	k.pNext = bind("j", "next pair of the list it came from (Grade, Browse, Adjudicate)", "j")
 	k.pPrev = bind("k", "previous pair of that list", "k")
