@@ -11,6 +11,7 @@ import (
 
 	"github.com/qrelbench/qrelbench/pipeline/llm"
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // BatchOptions configure a Batch API labeling run.
@@ -165,7 +166,7 @@ func ingestBatch(ctx context.Context, st *store.Store, client *llm.Client, lab s
 			}
 			pairID, err := strconv.ParseInt(strings.TrimPrefix(customID, "pair-"), 10, 64)
 			if err != nil {
-				return "", fmt.Errorf("batch output line %d: unexpected custom_id %q", i+1, customID)
+				return "", fmt.Errorf("batch output line %d: unexpected custom_id %s", i+1, quote.Input(customID))
 			}
 			sj := judgmentFrom(pairID, lab, j, batchPriceFactor)
 			sj.RunID = run.ID

@@ -9,6 +9,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // This file assigns pairs to many annotators grading at once (the SSH
@@ -730,7 +732,7 @@ func (s *Store) SetAdjudicator(ctx context.Context, labelerName string, on bool)
 			return err
 		}
 		if l.Kind != KindHuman {
-			return fmt.Errorf("labeler %q is a %s labeler: only humans adjudicate", labelerName, l.Kind)
+			return fmt.Errorf("labeler %s is a %s labeler: only humans adjudicate", quote.Input(labelerName), l.Kind)
 		}
 		if l.Name == GoldLabeler {
 			return fmt.Errorf("%s holds adjudicated grades and cannot adjudicate", GoldLabeler)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // Document is one item of the corpus with the metadata enterprise search
@@ -72,9 +74,12 @@ func parseTime(s string) time.Time {
 // stored document with the same external id and different content is an
 // ErrConflict unless update is set. The returned document has its ID.
 func (s *Store) PutDocument(ctx context.Context, d *Document, update bool) (Outcome, error) {
+	if err := CheckID(d.ExtID); err != nil {
+		return 0, fmt.Errorf("document: %w", err)
+	}
 	meta, err := encodeMeta(d.Meta)
 	if err != nil {
-		return 0, fmt.Errorf("document %s: metadata: %w", d.ExtID, err)
+		return 0, fmt.Errorf("document %s: metadata: %w", quote.Input(d.ExtID), err)
 	}
 	var old Document
 	var oldMod, oldMeta string
@@ -105,7 +110,7 @@ func (s *Store) PutDocument(ctx context.Context, d *Document, update bool) (Outc
 		} else if old.Title != d.Title {
 			what = "title"
 		}
-		return 0, fmt.Errorf("document %q: different %s than the stored document: %w (use --update to replace it)", d.ExtID, what, ErrConflict)
+		return 0, fmt.Errorf("document %s: different %s than the stored document: %w (use --update to replace it)", quote.Input(d.ExtID), what, ErrConflict)
 	}
 	_, err = s.exec(ctx, `UPDATE documents SET title=?, body=?, url=?, author=?, modified=?, type=?, meta=? WHERE id=?`,
 		d.Title, d.Body, d.URL, d.Author, formatTime(d.Modified), d.Type, meta, d.ID)
@@ -137,7 +142,7 @@ func scanDocument(sc scanner) (Document, error) {
 func (s *Store) DocumentByExtID(ctx context.Context, ext string) (Document, error) {
 	d, err := scanDocument(s.queryRow(ctx, `SELECT `+documentColumns+` FROM documents WHERE ext_id = ?`, ext))
 	if errors.Is(err, sql.ErrNoRows) {
-		return d, fmt.Errorf("no document %q in the workspace", ext)
+		return d, fmt.Errorf("no document %s in the workspace", quote.Input(ext))
 	}
 	return d, err
 }

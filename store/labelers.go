@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // Labeler kinds.
@@ -81,10 +83,11 @@ func (s *Store) ensureBuiltins(ctx context.Context) error {
 }
 
 // ValidateLabelerName refuses names that would be confusing in qrels and
-// command lines.
+// command lines: the rules of an id (see CheckID), and no commas, which
+// separate names in --labelers.
 func ValidateLabelerName(name string) error {
-	if name == "" || strings.ContainsAny(name, " \t\n,") {
-		return fmt.Errorf("labeler name %q: must be non-empty without spaces or commas", name)
+	if err := CheckID(name); err != nil || strings.Contains(name, ",") {
+		return fmt.Errorf("labeler name %s: must be non-empty without spaces, commas or control characters", quote.Input(name))
 	}
 	return nil
 }
@@ -102,7 +105,7 @@ func (s *Store) AddLabeler(ctx context.Context, l *Labeler) error {
 		l.Name, l.Kind, l.Role, l.Description, l.BaseURL, l.Model, l.APIKeyEnv, l.PromptVersion, l.PriceIn, l.PriceOut, string(cfg), now())
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
-			return fmt.Errorf("labeler %q already exists", l.Name)
+			return fmt.Errorf("labeler %s already exists", quote.Input(l.Name))
 		}
 		return err
 	}
@@ -153,7 +156,7 @@ func scanLabeler(sc scanner) (Labeler, error) {
 func (s *Store) Labeler(ctx context.Context, name string) (Labeler, error) {
 	l, err := scanLabeler(s.queryRow(ctx, `SELECT `+labelerColumns+` FROM labelers WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
-		return l, fmt.Errorf("%w %q (see `qrelbench labeler list`)", ErrNoLabeler, name)
+		return l, fmt.Errorf("%w %s (see `qrelbench labeler list`)", ErrNoLabeler, quote.Input(name))
 	}
 	return l, err
 }
@@ -172,14 +175,14 @@ func (s *Store) RemoveLabeler(ctx context.Context, name string, force bool) erro
 			return err
 		}
 		if l.Kind == KindBuiltin {
-			return fmt.Errorf("labeler %q is built in and cannot be removed", name)
+			return fmt.Errorf("labeler %s is built in and cannot be removed", quote.Input(name))
 		}
 		var n int
 		if err := tx.h.QueryRowContext(ctx, `SELECT count(*) FROM judgments WHERE labeler_id = ?`, l.ID).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 && !force {
-			return fmt.Errorf("labeler %q has %d judgments: refusing to remove it (use --force to delete them too)", name, n)
+			return fmt.Errorf("labeler %s has %d judgments: refusing to remove it (use --force to delete them too)", quote.Input(name), n)
 		}
 		_, err = tx.h.ExecContext(ctx, `DELETE FROM labelers WHERE id = ?`, l.ID)
 		return err

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // Query origins.
@@ -32,6 +34,9 @@ func (s *Store) PutQuery(ctx context.Context, q *Query, update bool) (Outcome, e
 	if q.Origin == "" {
 		q.Origin = OriginImported
 	}
+	if err := CheckID(q.ExtID); err != nil {
+		return 0, fmt.Errorf("query: %w", err)
+	}
 	var id int64
 	var text string
 	err := s.queryRow(ctx, `SELECT id, text FROM queries WHERE ext_id = ?`, q.ExtID).Scan(&id, &text)
@@ -52,7 +57,7 @@ func (s *Store) PutQuery(ctx context.Context, q *Query, update bool) (Outcome, e
 		return Unchanged, nil
 	}
 	if !update {
-		return 0, fmt.Errorf("query %q: different text than the stored query (%q): %w (use --update to replace it)", q.ExtID, clip(text, 60), ErrConflict)
+		return 0, fmt.Errorf("query %s: different text than the stored query (%s): %w (use --update to replace it)", quote.Input(q.ExtID), quote.Input(text), ErrConflict)
 	}
 	_, err = s.exec(ctx, `UPDATE queries SET text = ? WHERE id = ?`, q.Text, id)
 	return Updated, err
@@ -63,14 +68,6 @@ func nullID(id int64) any {
 		return nil
 	}
 	return id
-}
-
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
 
 const queryColumns = `id, ext_id, text, origin, COALESCE(seed_doc_id, 0), generator, style, COALESCE(run_id, 0)`
@@ -90,7 +87,7 @@ func (s *Store) Queries(ctx context.Context) ([]Query, error) {
 func (s *Store) QueryByExtID(ctx context.Context, ext string) (Query, error) {
 	q, err := scanQuery(s.h.QueryRowContext(ctx, `SELECT `+queryColumns+` FROM queries WHERE ext_id = ?`, ext))
 	if errors.Is(err, sql.ErrNoRows) {
-		return q, fmt.Errorf("no query %q in the workspace", ext)
+		return q, fmt.Errorf("no query %s in the workspace", quote.Input(ext))
 	}
 	return q, err
 }

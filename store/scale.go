@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // Level is one grade of a scale with its name and the definition shown to
@@ -76,7 +78,7 @@ var Scales = map[string]Scale{
 func ScaleByName(name string) (Scale, error) {
 	s, ok := Scales[name]
 	if !ok {
-		return Scale{}, fmt.Errorf("unknown scale %q: choose 0-3 (default), 0-2 or 0-4", name)
+		return Scale{}, fmt.Errorf("unknown scale %s: choose 0-3 (default), 0-2 or 0-4", quote.Input(name))
 	}
 	return s, nil
 }

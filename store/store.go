@@ -10,8 +10,10 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"sort"
@@ -20,6 +22,8 @@ import (
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 //go:embed migrations/*.sql
@@ -50,6 +54,7 @@ type Store struct {
 
 	gate       *writeGate // shared by the Stores of this file in this process
 	background bool       // transactions give way to interactive ones
+	readOnly   bool       // opened by OpenReadOnly
 }
 
 // stmt returns a prepared statement, cached for the life of a transaction so
@@ -107,14 +112,34 @@ func dsn(path string) string {
 	// timeout makes a second writer wait instead of failing; immediate
 	// transactions take the write lock up front so two writers never
 	// deadlock upgrading from a read lock.
-	return "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536"
+	return fileURI(path) + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536"
+}
+
+// fileURI is a SQLite URI filename for path: the characters that would end
+// the path part ('?', '#') or start an escape ('%') are percent-encoded.
+func fileURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 // Create makes a new workspace file with the given scale. It refuses to
 // overwrite an existing file.
 func Create(ctx context.Context, path string, scale Scale) (*Store, error) {
-	if _, err := os.Stat(path); err == nil {
-		return nil, fmt.Errorf("%s already exists: refusing to overwrite a workspace", path)
+	return create(ctx, path, scale, false)
+}
+
+// CreateDemo makes a new workspace marked as the demo's: only a workspace so
+// marked may be deleted and rebuilt by `qrelbench demo --fresh` (see
+// RemoveDemo).
+func CreateDemo(ctx context.Context, path string, scale Scale) (*Store, error) {
+	return create(ctx, path, scale, true)
+}
+
+// demoKey marks a demo workspace in the workspace table.
+const demoKey = "demo"
+
+func create(ctx context.Context, path string, scale Scale, demo bool) (*Store, error) {
+	if _, err := os.Lstat(path); err == nil {
+		return nil, fmt.Errorf("%s already exists: refusing to overwrite a workspace", quote.Path(path))
 	}
 	if err := scale.Validate(); err != nil {
 		return nil, err
@@ -127,11 +152,16 @@ func Create(ctx context.Context, path string, scale Scale) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		os.Remove(path)
-		return nil, fmt.Errorf("create %s: %w", path, err)
+		return nil, fmt.Errorf("create %s: %w", quote.Path(path), err)
 	}
 	err = s.Tx(ctx, func(tx *Store) error {
 		if _, err := tx.h.ExecContext(ctx, `INSERT INTO workspace(key, value) VALUES ('created_at', ?), ('scale', ?)`, now(), scale.Name); err != nil {
 			return err
+		}
+		if demo {
+			if _, err := tx.h.ExecContext(ctx, `INSERT INTO workspace(key, value) VALUES (?, 'built by qrelbench demo: demo --fresh may delete and rebuild it')`, demoKey); err != nil {
+				return err
+			}
 		}
 		for _, l := range scale.Levels {
 			if _, err := tx.h.ExecContext(ctx, `INSERT INTO scale(grade, name, description) VALUES (?, ?, ?)`, l.Grade, l.Name, l.Description); err != nil {
@@ -150,23 +180,30 @@ func Create(ctx context.Context, path string, scale Scale) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	// Put the header, with the application id that tells a workspace from
+	// other files, into the main file now rather than at the first
+	// checkpoint: Open reads it there without opening SQLite.
+	if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
 // Open opens an existing workspace, applying pending migrations. A missing
 // file or a file that is not a qrelbench workspace gives a clear error.
+//
+// Open is for commands that write. A workspace this process cannot write to
+// (a read-only file, folder or file system) is refused up front with an
+// error saying so; reading commands use OpenReadOnly.
 func Open(ctx context.Context, path string) (*Store, error) {
-	st, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w at %s: run `qrelbench init` (or `qrelbench demo`) first, or pass --db", ErrNoWorkspace, path)
-	}
-	if err != nil {
+	if err := checkFile(path); err != nil {
 		return nil, err
 	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s is a directory, not a workspace file", path)
-	}
 	if err := checkApplicationID(ctx, path); err != nil {
+		return nil, err
+	}
+	if err := checkWritable(path); err != nil {
 		return nil, err
 	}
 	db, err := sql.Open("sqlite3", dsn(path))
@@ -184,36 +221,95 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	if err := s.ensureBuiltins(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, Blame(path, err)
 	}
 	return s, nil
+}
+
+// checkFile refuses a path that cannot be a workspace file, before SQLite
+// sees it.
+func checkFile(path string) error {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w at %s: run `qrelbench init` (or `qrelbench demo`) first, or pass --db", ErrNoWorkspace, quote.Path(path))
+	}
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return fmt.Errorf("%s is a directory, not a workspace file", quote.Path(path))
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (a device, pipe or socket), not a workspace file", quote.Path(path))
+	}
+	return nil
 }
 
 // checkApplicationID looks at the file read-only first, so that opening
 // something that is not a workspace (another SQLite database, an empty or
 // random file) reports it without changing a byte of it.
 func checkApplicationID(ctx context.Context, path string) error {
-	ro, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	appID, err := readApplicationID(path)
 	if err != nil {
-		return err
+		return notWorkspace(path, err)
+	}
+	if appID == 0 {
+		if wal, err := os.Stat(path + "-wal"); err == nil && wal.Size() > 0 {
+			// The header may not be checkpointed yet (a workspace made by an
+			// older qrelbench that has not closed it): ask SQLite, read-only.
+			if appID, err = sqlApplicationID(ctx, path); err != nil {
+				return notWorkspace(path, err)
+			}
+		}
+	}
+	if appID != applicationID {
+		return fmt.Errorf("%s is not a qrelbench workspace (a SQLite file of something else, or empty)", quote.Path(path))
+	}
+	return nil
+}
+
+// readApplicationID reads the application id from the file's 100-byte
+// SQLite header (offset 68) with a plain read: no SQLite connection is
+// opened on a file that may be another program's, so nothing about it (its
+// journal mode, its -wal and -shm files) can change. A file shorter than a
+// header is an empty database to SQLite: id 0.
+func readApplicationID(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var h [100]byte
+	n, err := io.ReadFull(f, h[:])
+	if n == 0 {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, sqlite3.Error{Code: sqlite3.ErrNotADB}
+	}
+	if string(h[:16]) != "SQLite format 3\x00" {
+		return 0, sqlite3.Error{Code: sqlite3.ErrNotADB}
+	}
+	return int64(binary.BigEndian.Uint32(h[68:72])), nil
+}
+
+func sqlApplicationID(ctx context.Context, path string) (int64, error) {
+	ro, err := sql.Open("sqlite3", fileURI(path)+"?mode=ro")
+	if err != nil {
+		return 0, err
 	}
 	defer ro.Close()
 	var appID int64
-	if err := ro.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
-		return notWorkspace(path, err)
-	}
-	if appID != applicationID {
-		return fmt.Errorf("%s is not a qrelbench workspace (a SQLite file of something else, or empty)", path)
-	}
-	return nil
+	err = ro.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID)
+	return appID, err
 }
 
 func notWorkspace(path string, err error) error {
 	var se sqlite3.Error
 	if errors.As(err, &se) && (se.Code == sqlite3.ErrNotADB || se.Code == sqlite3.ErrCorrupt) {
-		return fmt.Errorf("%s is not a readable qrelbench workspace (corrupt or not SQLite): %v", path, err)
+		return fmt.Errorf("%s is not a readable qrelbench workspace (corrupt or not SQLite): %v", quote.Path(path), err)
 	}
-	return fmt.Errorf("open %s: %w", path, err)
+	return fmt.Errorf("open %s: %w", quote.Path(path), err)
 }
 
 // Close closes the pool. Closing a transaction-bound Store is a no-op.
@@ -233,7 +329,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	defer s.gate.enter(s.background)()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return Blame(s.path, err)
 	}
 	ts := *s
 	ts.h, ts.inTx, ts.stmts = tx, true, map[string]*sql.Stmt{}
@@ -244,9 +340,9 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	}()
 	if err := fn(&ts); err != nil {
 		tx.Rollback()
-		return err
+		return Blame(s.path, err)
 	}
-	return tx.Commit()
+	return Blame(s.path, tx.Commit())
 }
 
 func (s *Store) migrate(ctx context.Context) error {

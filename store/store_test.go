@@ -1064,3 +1064,36 @@ func TestOpenForeignFileLeavesItAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestPathsWithURICharacters: a workspace path with '#', '?' or '%' opens
+// that very file (SQLite reads "file:" names as URIs, where '#' would end
+// the path and '?' start parameters).
+func TestPathsWithURICharacters(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, name := range []string{"team#2.db", "what?.db", "100%25.db", "a b.db"} {
+		p := filepath.Join(dir, name)
+		st, err := Create(ctx, p, Scales["0-3"])
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		st.Close()
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s: the workspace is not where it was asked for: %v", name, err)
+		}
+		if st, err = Open(ctx, p); err != nil {
+			t.Fatalf("reopen %s: %v", name, err)
+		}
+		st.Close()
+		if st, err = OpenReadOnly(ctx, p); err != nil {
+			t.Fatalf("read-only %s: %v", name, err)
+		}
+		st.Close()
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if n := e.Name(); n == "team" || n == "what" || n == "100%.db" {
+			t.Fatalf("a stray file %q appeared", n)
+		}
+	}
+}

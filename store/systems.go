@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // System is a search system whose ranked lists were imported from a TREC
@@ -39,11 +41,11 @@ func ValidateSystemName(name string) error {
 	}
 	for _, r := range name {
 		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
-			return fmt.Errorf("system name %q: only printable characters without spaces", name)
+			return fmt.Errorf("system name %s: only printable characters without spaces", quote.Input(name))
 		}
 	}
 	if len(name) > 200 {
-		return fmt.Errorf("system name %q…: longer than 200 bytes", clip(name, 40))
+		return fmt.Errorf("system name %s: longer than 200 bytes", quote.Input(name))
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/qrelbench/qrelbench/store"
 	"github.com/qrelbench/qrelbench/store/demo"
 	"github.com/qrelbench/qrelbench/store/ingest"
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 func init() {
@@ -33,16 +34,13 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *fresh {
-		for _, suffix := range []string{"", "-wal", "-shm", "-writers"} {
-			if err := os.Remove(e.db + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
+		// Only ever a workspace the demo built: --db or $QRELBENCH_DB may
+		// name a team's workspace or another program's file.
+		if err := store.RemoveDemo(ctx, e.db); err != nil {
+			return err
 		}
 	}
-	st, err := store.Open(ctx, e.db)
-	if errors.Is(err, store.ErrNoWorkspace) {
-		st, err = store.Create(ctx, e.db, store.Scales["0-3"])
-	}
+	st, err := openDemo(ctx, e.db)
 	if err != nil {
 		return err
 	}
@@ -86,6 +84,23 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	return openWorkbench(ctx, e, st, *as)
+}
+
+// openDemo opens the demo workspace, creating it (marked as the demo's)
+// when there is none. An existing workspace the demo did not build is
+// refused: the demo would pour its fictional corpus into it.
+func openDemo(ctx context.Context, path string) (*store.Store, error) {
+	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
+		return store.CreateDemo(ctx, path, store.Scales["0-3"])
+	}
+	demo, err := store.IsDemo(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if !demo {
+		return nil, fmt.Errorf("%s is a workspace that `qrelbench demo` did not build: the demo builds its own (pass --db with a new file name)", quote.Path(path))
+	}
+	return store.Open(ctx, path)
 }
 
 func rate(r store.Run) float64 {

@@ -28,7 +28,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	report := fs.String("report", "", "write a Markdown or HTML report with PNG pictures beside it")
 	agreement := fs.Bool("agreement", false, "pairwise kappa between all labelers and Krippendorff's alpha over human annotators")
 	cost := fs.Bool("cost", false, "throughput and cost per labeler from its runs, student vs teacher")
-	st, _, err := fs.open(ctx, e, args, 0)
+	st, _, err := fs.openRead(ctx, e, args, 0)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/qrelbench/qrelbench/store/ingest"
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 func init() {
@@ -20,7 +21,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	labeler := fs.String("labeler", "", "qrels: whose grades")
 	format := fs.String("format", "jsonl", "pairs: jsonl (re-importable), or csv / tsv (one row per pair, columns grade:, expected:, note: per labeler)")
 	out := fs.String("out", "", "output file (default standard output)")
-	st, pos, err := fs.open(ctx, e, args, 1)
+	st, pos, err := fs.openRead(ctx, e, args, 1)
 	if err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		case "pairs":
 			n, err = ingest.ExportPairs(ctx, st, w, pf)
 		default:
-			return fmt.Errorf("export what? %q is not qrels or pairs", pos[0])
+			return fmt.Errorf("export what? %s is not qrels or pairs", quote.Input(pos[0]))
 		}
 		if err == nil && *out != "" {
 			what := "lines"

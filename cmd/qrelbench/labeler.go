@@ -95,7 +95,7 @@ func labelerAdd(ctx context.Context, e *env, args []string) error {
 
 func labelerList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "labeler list", "labeler list")
-	st, _, err := fs.open(ctx, e, args, 0)
+	st, _, err := fs.openRead(ctx, e, args, 0)
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func labelerList(ctx context.Context, e *env, args []string) error {
 
 func labelerShow(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "labeler show", "labeler show NAME")
-	st, pos, err := fs.open(ctx, e, args, 1)
+	st, pos, err := fs.openRead(ctx, e, args, 1)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // command is one subcommand.
@@ -46,6 +47,10 @@ func register(name, summary string, run func(ctx context.Context, env *env, args
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first Ctrl-C the command winds down and saves what it
+	// finished; a second one ends the process at once, even one stuck in a
+	// read that no context can interrupt (a named pipe, a hung disk).
+	context.AfterFunc(ctx, stop)
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
 	if err := run(ctx, e, os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -88,9 +93,11 @@ func run(ctx context.Context, e *env, args []string) error {
 	name := rest[0]
 	cmd, ok := commands[name]
 	if !ok {
-		return fmt.Errorf("unknown command %q (see `qrelbench help`)", name)
+		return fmt.Errorf("unknown command %s (see `qrelbench help`)", quote.Input(name))
 	}
-	return cmd.run(ctx, e, rest[1:])
+	// A failure of the workspace file itself (read-only, damaged, disk
+	// full) names the workspace, whatever the command was doing.
+	return store.Blame(e.db, cmd.run(ctx, e, rest[1:]))
 }
 
 // splitGlobal splits the command line where the global flags end: at the
@@ -240,6 +247,20 @@ func (fs *cmdFlags) open(ctx context.Context, e *env, args []string, n int) (*st
 		return nil, nil, fs.usageError()
 	}
 	st, err := openStore(ctx, e)
+	return st, pos, err
+}
+
+// openRead is open for commands that only read: they work on a workspace
+// this process cannot write to, and change nothing in it.
+func (fs *cmdFlags) openRead(ctx context.Context, e *env, args []string, n int) (*store.Store, []string, error) {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n >= 0 && len(pos) != n {
+		return nil, nil, fs.usageError()
+	}
+	st, err := store.OpenReadOnly(ctx, e.db)
 	return st, pos, err
 }
 

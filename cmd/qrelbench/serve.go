@@ -15,6 +15,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/quote"
 	"github.com/qrelbench/qrelbench/tui"
 	"github.com/qrelbench/qrelbench/tui/sshserve"
 )
@@ -40,7 +41,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return fmt.Errorf("serve takes no arguments (got %q)", pos)
+		return fmt.Errorf("serve takes no arguments (got %s)", quote.Input(strings.Join(pos, " ")))
 	}
 	if *keys == "" {
 		return errors.New("serve needs --authorized-keys FILE: one line per annotator key (see `qrelbench serve -h`)")

@@ -17,7 +17,7 @@ func init() {
 func runStats(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "stats", "stats [--json]")
 	asJSON := fs.Bool("json", false, "print JSON")
-	st, _, err := fs.open(ctx, e, args, 0)
+	st, _, err := fs.openRead(ctx, e, args, 0)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/quote"
 	"github.com/qrelbench/qrelbench/tui"
 	"github.com/qrelbench/qrelbench/tui/jobs"
 )
@@ -28,7 +29,7 @@ func runTUI(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return fmt.Errorf("tui takes no arguments (got %q)", pos)
+		return fmt.Errorf("tui takes no arguments (got %s)", quote.Input(strings.Join(pos, " ")))
 	}
 	st, err := openStore(ctx, e)
 	if err != nil {

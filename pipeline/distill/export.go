@@ -20,6 +20,7 @@ import (
 	"github.com/qrelbench/qrelbench/pipeline"
 	"github.com/qrelbench/qrelbench/pipeline/llm"
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // File names written by Export.
@@ -258,7 +259,7 @@ func studentClient(ctx context.Context, st *store.Store, name string) (*llm.Clie
 			return nil, StudentPrompt{}, err
 		}
 		if lab.Model == "" {
-			return nil, StudentPrompt{}, fmt.Errorf("--student-labeler %q has no model endpoint, so no prompt to export for", name)
+			return nil, StudentPrompt{}, fmt.Errorf("--student-labeler %s has no model endpoint, so no prompt to export for", quote.Input(name))
 		}
 	}
 	c, err := pipeline.ClientFor(lab, st.Scale())

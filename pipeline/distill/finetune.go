@@ -19,6 +19,7 @@ import (
 
 	"github.com/qrelbench/qrelbench/pipeline/llm"
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/quote"
 	openai "github.com/sashabaranov/go-openai"
 )
 
@@ -123,7 +124,7 @@ func Finetune(ctx context.Context, st *store.Store, opt FinetuneOptions) (Finetu
 	}
 	if !resumable {
 		if _, err := st.Labeler(ctx, opt.Labeler); err == nil {
-			return res, fmt.Errorf("labeler %q already exists: choose another name for the fine-tuned student", opt.Labeler)
+			return res, fmt.Errorf("labeler %s already exists: choose another name for the fine-tuned student", quote.Input(opt.Labeler))
 		} else if !errors.Is(err, store.ErrNoLabeler) {
 			return res, err
 		}
@@ -564,7 +565,7 @@ func registerStudent(ctx context.Context, st *store.Store, p finetuneParams, job
 		lab.ID = prev.ID
 		return lab, st.UpdateLabeler(ctx, lab)
 	case err == nil:
-		return prev, fmt.Errorf("labeler %q already exists", p.Labeler)
+		return prev, fmt.Errorf("labeler %s already exists", quote.Input(p.Labeler))
 	case !errors.Is(err, store.ErrNoLabeler):
 		return lab, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/qrelbench/qrelbench/pipeline/features"
 	"github.com/qrelbench/qrelbench/pipeline/student"
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // DefaultStudentOptions are the embedded student's training settings on the
@@ -74,7 +75,7 @@ func Train(ctx context.Context, st *store.Store, opt TrainOptions) (TrainResult,
 		return res, err
 	}
 	if teacher.Name == opt.Labeler {
-		return res, fmt.Errorf("the student cannot be its own teacher (%q)", opt.Labeler)
+		return res, fmt.Errorf("the student cannot be its own teacher (%s)", quote.Input(opt.Labeler))
 	}
 	prev, err := st.Labeler(ctx, opt.Labeler)
 	exists := err == nil

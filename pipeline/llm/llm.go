@@ -31,6 +31,8 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 	"golang.org/x/time/rate"
+
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // Level is one level of a graded relevance scale, e.g.
@@ -178,7 +180,7 @@ func New(cfg Config, scale []Level) (*Client, error) {
 		cfg.Mode = ModeJSON
 	case ModeJSON, ModeLogprobs:
 	default:
-		return nil, fmt.Errorf("llm: unknown mode %q (want json or logprobs)", cfg.Mode)
+		return nil, fmt.Errorf("llm: unknown mode %s (want json or logprobs)", quote.Input(cfg.Mode))
 	}
 	if cfg.MaxDocTokens <= 0 {
 		cfg.MaxDocTokens = 512

@@ -40,6 +40,8 @@ import (
 	"time"
 
 	"github.com/qrelbench/qrelbench/pipeline/features"
+
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // Example is one training example: a feature vector and its grade.
@@ -187,7 +189,7 @@ func Train(ex []Example, opt TrainOptions) (*Model, error) {
 		opt.Method = MethodOrdinal
 	case MethodOrdinal, MethodGBT:
 	default:
-		return nil, fmt.Errorf("student: unknown method %q (want %q or %q)", opt.Method, MethodOrdinal, MethodGBT)
+		return nil, fmt.Errorf("student: unknown method %s (want %q or %q)", quote.Input(opt.Method), MethodOrdinal, MethodGBT)
 	}
 	if opt.Method == MethodGBT {
 		if opt.Trees <= 0 {

@@ -17,15 +17,17 @@ import (
 	"unicode/utf8"
 
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // Summary says what an import did.
 type Summary struct {
-	File      string
-	Inserted  map[string]int // by record kind: documents, queries, pairs, judgments
-	Updated   map[string]int
-	Unchanged map[string]int
-	Skipped   int // lines dropped because they name an unknown query or document (--skip-unknown)
+	File         string
+	Inserted     map[string]int // by record kind: documents, queries, pairs, judgments
+	Updated      map[string]int
+	Unchanged    map[string]int
+	Skipped      int                 // lines dropped because they name an unknown query or document (--skip-unknown)
+	SkippedFiles map[string][]string // files of a folder passed over, by reason
 }
 
 func newSummary(file string) *Summary {
@@ -79,18 +81,52 @@ func (s *Summary) String() string {
 		p += fmt.Sprintf(", %d unchanged", s.Unchanged[k])
 		parts = append(parts, p)
 	}
-	head := "imported " + s.File
+	head := "imported " + quote.Path(s.File)
 	if !s.Changed() {
-		head = "nothing changed: " + s.File + " is already in the workspace"
+		head = "nothing changed: " + quote.Path(s.File) + " is already in the workspace"
 	}
 	tail := ""
 	if s.Skipped > 0 {
 		tail = fmt.Sprintf("; skipped %d lines naming an unknown query or document", s.Skipped)
 	}
 	if len(parts) == 0 {
-		return head + " (no records)" + tail
+		return head + " (no records)" + tail + skippedNote(s.SkippedFiles)
 	}
-	return head + " (" + strings.Join(parts, "; ") + ")" + tail
+	return head + " (" + strings.Join(parts, "; ") + ")" + tail + skippedNote(s.SkippedFiles)
+}
+
+// skippedNote is one line per reason files were passed over, with the first
+// few files.
+func skippedNote(skipped map[string][]string) string {
+	var reasons []string
+	for r := range skipped {
+		reasons = append(reasons, r)
+	}
+	sort.Strings(reasons)
+	var b strings.Builder
+	for _, r := range reasons {
+		files := skipped[r]
+		fmt.Fprintf(&b, "\n  skipped %d %s: %s", len(files), plural(len(files), "file", "files"), r)
+		for i, f := range files {
+			if i == 3 {
+				fmt.Fprintf(&b, ", … %d more", len(files)-i)
+				break
+			}
+			sep := ", "
+			if i == 0 {
+				sep = " — "
+			}
+			b.WriteString(sep + quote.Path(f))
+		}
+	}
+	return b.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // docRecord is one document read from a file, with where it came from.
@@ -101,14 +137,29 @@ type docRecord struct {
 
 var docKnownKeys = map[string]bool{"id": true, "text": true, "title": true, "url": true, "author": true, "modified": true, "type": true, "meta": true}
 
-// ReadDocs reads a JSONL or CSV file, or a directory of .txt/.md/.html files.
-func ReadDocs(path string) ([]docRecord, error) {
+// DocOptions control a document import.
+type DocOptions struct {
+	Update bool // replace stored documents whose content differs
+	// MaxFileBytes bounds each file of a document folder; larger ones are
+	// skipped and reported (0: DefaultMaxFileBytes).
+	MaxFileBytes int64
+}
+
+// ReadDocs reads a JSONL or CSV file, or a directory of .txt/.md/.html files;
+// files of a directory that were passed over are added to skipped (reason
+// -> files).
+func ReadDocs(ctx context.Context, path string, opt DocOptions, skipped map[string][]string) ([]docRecord, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+		return nil, fmt.Errorf("cannot read %s: %w", quote.Path(path), unwrapPath(err))
 	}
 	if st.IsDir() {
-		return readDocDir(path)
+		var out []docRecord
+		err := readDocDir(ctx, path, opt.MaxFileBytes, skipped, func(r docRecord) error {
+			out = append(out, r)
+			return nil
+		})
+		return out, err
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":
@@ -116,7 +167,7 @@ func ReadDocs(path string) ([]docRecord, error) {
 	case ".jsonl", ".ndjson", ".json":
 		return readDocJSONL(path)
 	}
-	return nil, fmt.Errorf("%s: unknown document format (use .jsonl, .csv or a directory of .txt/.md/.html files)", path)
+	return nil, fmt.Errorf("%s: unknown document format (use .jsonl, .csv or a directory of .txt/.md/.html files)", quote.Path(path))
 }
 
 func readDocJSONL(path string) ([]docRecord, error) {
@@ -230,7 +281,7 @@ func readDocCSV(path string) ([]docRecord, error) {
 	}
 	for _, need := range []string{"id", "text"} {
 		if _, ok := cols[need]; !ok {
-			return nil, lineErr(path, 1, "header has no %q column (columns: %s)", need, strings.Join(header, ", "))
+			return nil, lineErr(path, 1, "header has no %q column (columns: %s)", need, quote.Text(strings.Join(header, ", "), 200))
 		}
 	}
 	var out []docRecord
@@ -249,7 +300,7 @@ func readDocCSV(path string) ([]docRecord, error) {
 				}
 				return nil, lineErr(path, pe.StartLine, "bad CSV: %v", pe.Err)
 			}
-			return nil, fmt.Errorf("%s: bad CSV: %w", path, err)
+			return nil, fmt.Errorf("%s: bad CSV: %w", quote.Path(path), err)
 		}
 		line, _ := r.FieldPos(0)
 		obj := map[string]any{}
@@ -270,14 +321,48 @@ func readDocCSV(path string) ([]docRecord, error) {
 	return out, nil
 }
 
-func readDocDir(root string) ([]docRecord, error) {
-	var out []docRecord
-	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+// DefaultMaxFileBytes bounds one file of a document folder unless
+// DocOptions.MaxFileBytes says otherwise.
+const DefaultMaxFileBytes = 16 << 20
+
+// Why a file of a document folder was not read. Files with other extensions
+// are not documents and are passed over without a word.
+const (
+	skipSymlinkOut   = "symlink leading outside the folder (not followed)"
+	skipSymlinkDir   = "symlink to a directory (not followed)"
+	skipSymlinkOdd   = "symlink to something that is not a regular file"
+	skipSymlinkBroke = "broken symlink"
+	skipNotRegular   = "not a regular file (named pipe, device or socket)"
+	skipTooLarge     = "larger than the size limit (--max-file-size)"
+)
+
+// readDocDir reads the .txt/.md/.html files of a folder. Only regular files
+// inside it are read: a symlink is followed only when it resolves to a
+// regular file inside the folder, and a named pipe, device or socket is never
+// opened for reading (a FIFO would block forever, /dev/zero never ends). Each
+// file is bounded by maxBytes. What is passed over is recorded in skipped
+// (reason -> files).
+func readDocDir(ctx context.Context, root string, maxBytes int64, skipped map[string][]string, emit func(docRecord) error) error {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxFileBytes
+	}
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", quote.Path(root), unwrapPath(err))
+	}
+	if real, err = filepath.Abs(real); err != nil {
+		return err
+	}
+	n := 0
+	err = filepath.WalkDir(real, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if e.IsDir() {
-			if p != root && strings.HasPrefix(e.Name(), ".") {
+			if p != real && strings.HasPrefix(e.Name(), ".") {
 				return filepath.SkipDir
 			}
 			return nil
@@ -286,20 +371,26 @@ func readDocDir(root string) ([]docRecord, error) {
 		if ext != ".txt" && ext != ".md" && ext != ".html" && ext != ".htm" {
 			return nil
 		}
-		data, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(real, p)
+		rel = filepath.ToSlash(rel)
+		shown := filepath.Join(root, rel) // messages name the file as the user knows it
+		target, why := insideRegular(real, p, e)
+		if why != "" {
+			skipped[why] = append(skipped[why], shown)
+			return nil
+		}
+		data, info, why, err := readBounded(target, maxBytes)
 		if err != nil {
-			return fmt.Errorf("cannot read %s: %w", p, err)
+			return fmt.Errorf("cannot read %s: %w", quote.Path(shown), unwrapPath(err))
+		}
+		if why != "" {
+			skipped[why] = append(skipped[why], shown)
+			return nil
 		}
 		if !utf8.Valid(data) {
-			return lineErr(p, 0, "invalid UTF-8")
+			return lineErr(shown, 0, "invalid UTF-8")
 		}
-		info, err := e.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		d := store.Document{ExtID: rel, URL: rel, Modified: info.ModTime().UTC().Truncate(1e9), Type: "file",
+		d := store.Document{ExtID: store.EscapeID(rel), URL: rel, Modified: info.ModTime().UTC().Truncate(1e9), Type: "file",
 			Meta: map[string]any{"path": rel, "name": e.Name()}}
 		text := string(data)
 		switch ext {
@@ -316,18 +407,75 @@ func readDocDir(root string) ([]docRecord, error) {
 			d.Title = strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
 		}
 		if strings.TrimSpace(d.Body) == "" {
-			return lineErr(p, 0, "empty text")
+			return lineErr(shown, 0, "empty text")
 		}
-		out = append(out, docRecord{doc: d})
-		return nil
+		n++
+		return emit(docRecord{doc: d})
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no .txt, .md or .html files found", root)
+	if n == 0 {
+		return fmt.Errorf("%s: no .txt, .md or .html files found%s", quote.Path(root), skippedNote(skipped))
 	}
-	return out, nil
+	return nil
+}
+
+// insideRegular returns the path to read for a folder entry, or why it is
+// passed over: a symlink must resolve to a regular file inside root.
+func insideRegular(root, p string, e fs.DirEntry) (string, string) {
+	if e.Type()&fs.ModeSymlink == 0 {
+		if !e.Type().IsRegular() {
+			return "", skipNotRegular
+		}
+		return p, ""
+	}
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", skipSymlinkBroke
+	}
+	if rel, err := filepath.Rel(root, target); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", skipSymlinkOut
+	}
+	st, err := os.Lstat(target)
+	switch {
+	case err != nil:
+		return "", skipSymlinkBroke
+	case st.IsDir():
+		return "", skipSymlinkDir
+	case !st.Mode().IsRegular():
+		return "", skipSymlinkOdd
+	}
+	return target, ""
+}
+
+// readBounded reads a regular file of at most maxBytes. It opens without
+// blocking and without following a symlink, and checks what it opened (the
+// entry could have been replaced by a FIFO since it was listed).
+func readBounded(p string, maxBytes int64) ([]byte, fs.FileInfo, string, error) {
+	f, err := openNoFollow(p)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, nil, skipNotRegular, nil
+	}
+	if info.Size() > maxBytes {
+		return nil, nil, skipTooLarge, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxBytes+1))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if int64(len(data)) > maxBytes { // it grew while being read
+		return nil, nil, skipTooLarge, nil
+	}
+	return data, info, "", nil
 }
 
 func markdownTitle(s string) string {
@@ -381,7 +529,7 @@ func checkDuplicateDocs(file string, recs []docRecord) ([]docRecord, error) {
 		if i, ok := seen[r.doc.ExtID]; ok {
 			prev := out[i]
 			if prev.doc.Body != r.doc.Body || prev.doc.Title != r.doc.Title {
-				return nil, lineErr(file, r.line, "document id %q appears again with different content (first at line %d)", r.doc.ExtID, prev.line)
+				return nil, lineErr(file, r.line, "document id %s appears again with different content (first at line %d)", quote.Input(r.doc.ExtID), prev.line)
 			}
 			continue
 		}
@@ -393,11 +541,21 @@ func checkDuplicateDocs(file string, recs []docRecord) ([]docRecord, error) {
 
 // ImportDocs imports a document file or directory in one transaction.
 func ImportDocs(ctx context.Context, st *store.Store, path string, update bool) (*Summary, error) {
-	recs, err := ReadDocs(path)
+	return ImportDocsWith(ctx, st, path, DocOptions{Update: update})
+}
+
+// ImportDocsWith is ImportDocs with every option.
+func ImportDocsWith(ctx context.Context, st *store.Store, path string, opt DocOptions) (*Summary, error) {
+	skipped := map[string][]string{}
+	recs, err := ReadDocs(ctx, path, opt, skipped)
 	if err != nil {
 		return nil, err
 	}
-	return importDocRecords(ctx, st, path, recs, update)
+	sum, err := importDocRecords(ctx, st, path, recs, opt.Update)
+	if sum != nil {
+		sum.SkippedFiles = skipped
+	}
+	return sum, err
 }
 
 // ImportDocsJSONL imports JSONL documents from a reader (name is used in
@@ -438,7 +596,7 @@ func wrapAt(file string, line int, err error) error {
 		return err
 	}
 	if line == 0 {
-		return fmt.Errorf("%s: %w", file, err)
+		return fmt.Errorf("%s: %w", quote.Path(file), err)
 	}
-	return fmt.Errorf("%s:%d: %w", file, line, err)
+	return fmt.Errorf("%s:%d: %w", quote.Path(file), line, err)
 }

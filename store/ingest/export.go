@@ -107,6 +107,9 @@ func ExportPairs(ctx context.Context, st *store.Store, w io.Writer, format Forma
 		return 0, fmt.Errorf("unknown format %q: use jsonl, csv or tsv", format)
 	}
 	for _, v := range views {
+		if err := exportableIDs(v.QueryExtID, v.Doc.ExtID); err != nil {
+			return 0, err
+		}
 		js, err := st.PairJudgments(ctx, v.ID)
 		if err != nil {
 			return 0, err

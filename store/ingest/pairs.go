@@ -2,9 +2,12 @@ package ingest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 type pairRecord struct {
@@ -81,6 +84,9 @@ func renameDocField(err error) error {
 // ImportPairs imports a pairs file in one transaction, recording
 // human_grade as judgments of the labeler named gradesAs.
 func ImportPairs(ctx context.Context, st *store.Store, path, gradesAs string, update bool) (*Summary, error) {
+	if err := checkGradesLabeler(ctx, st, gradesAs); err != nil {
+		return nil, err
+	}
 	recs, err := ReadPairs(path)
 	if err != nil {
 		return nil, err
@@ -102,7 +108,7 @@ func ImportPairs(ctx context.Context, st *store.Store, path, gradesAs string, up
 			r := &recs[i]
 			if prev, ok := qLine[r.q.ExtID]; ok {
 				if prev.q.Text != r.q.Text {
-					return lineErr(path, r.line, "query %q has a different text than at line %d", r.q.ExtID, prev.line)
+					return lineErr(path, r.line, "query %s has a different text than at line %d", quote.Input(r.q.ExtID), prev.line)
 				}
 				r.q.ID = prev.q.ID
 			} else {
@@ -115,7 +121,7 @@ func ImportPairs(ctx context.Context, st *store.Store, path, gradesAs string, up
 			}
 			if prev, ok := dLine[r.d.ExtID]; ok {
 				if prev.d.Body != r.d.Body {
-					return lineErr(path, r.line, "document %q has a different text than at line %d", r.d.ExtID, prev.line)
+					return lineErr(path, r.line, "document %s has a different text than at line %d", quote.Input(r.d.ExtID), prev.line)
 				}
 				r.d.ID = prev.d.ID
 			} else {
@@ -129,7 +135,7 @@ func ImportPairs(ctx context.Context, st *store.Store, path, gradesAs string, up
 			key := store.PairKey{Query: r.q.ExtID, Doc: r.d.ExtID}
 			if first, ok := seenPair[key]; ok {
 				if recs[first].hasGrade != r.hasGrade || recs[first].grade != r.grade {
-					return lineErr(path, r.line, "pair (%s, %s) appears again with a different grade (first at line %d)", key.Query, key.Doc, recs[first].line)
+					return lineErr(path, r.line, "pair (%s, %s) appears again with a different grade (first at line %d)", quote.Input(key.Query), quote.Input(key.Doc), recs[first].line)
 				}
 				continue
 			}
@@ -144,7 +150,7 @@ func ImportPairs(ctx context.Context, st *store.Store, path, gradesAs string, up
 				continue
 			}
 			if lab.ID == 0 {
-				if lab, err = tx.EnsureLabeler(ctx, gradesAs, importedKind(gradesAs)); err != nil {
+				if lab, err = gradesLabeler(ctx, tx, gradesAs); err != nil {
 					return err
 				}
 			}
@@ -169,6 +175,51 @@ func importedKind(name string) string {
 		return store.KindHuman
 	}
 	return store.KindImported
+}
+
+// checkGradesLabeler refuses, before a file is read, to file imported
+// grades under a name that cannot take them (see gradesLabeler).
+func checkGradesLabeler(ctx context.Context, st *store.Store, name string) error {
+	if err := store.ValidateLabelerName(name); err != nil {
+		return err
+	}
+	l, err := st.Labeler(ctx, name)
+	if errors.Is(err, store.ErrNoLabeler) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return importableKind(l)
+}
+
+// gradesLabeler returns the labeler imported grades are filed under,
+// creating it when new. Grades of built-in, model and student labelers come
+// only from `qrelbench label`, which records how each was produced; filing
+// another judge's grades under their names would silently mix the two, so it
+// is refused.
+func gradesLabeler(ctx context.Context, tx *store.Store, name string) (store.Labeler, error) {
+	l, err := tx.EnsureLabeler(ctx, name, importedKind(name))
+	if err != nil {
+		return l, err
+	}
+	return l, importableKind(l)
+}
+
+func importableKind(l store.Labeler) error {
+	var what string
+	switch l.Kind {
+	case store.KindHuman, store.KindImported:
+		return nil
+	case store.KindBuiltin:
+		what = "the built-in grader"
+	case store.KindStudent:
+		what = "a student model"
+	default:
+		what = "a model labeler"
+	}
+	return fmt.Errorf("labeler %s is %s: its grades come only from `qrelbench label --labeler %s`; import these grades under another name (a new name is created as an imported judge, human:NAME as a person)",
+		quote.Input(l.Name), what, l.Name)
 }
 
 // putImportedGrade records an imported grade unless the labeler already has

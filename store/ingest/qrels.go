@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 type qrel struct {
@@ -31,7 +32,12 @@ func ReadQrels(path string) ([]qrel, error) {
 		}
 		g, err := strconv.Atoi(fields[3])
 		if err != nil {
-			return lineErr(path, n, "grade %q is not an integer", fields[3])
+			return lineErr(path, n, "grade %s is not an integer", quote.Input(fields[3]))
+		}
+		for _, id := range []string{fields[0], fields[2]} {
+			if err := store.CheckID(id); err != nil {
+				return lineErr(path, n, "%v", err)
+			}
 		}
 		out = append(out, qrel{line: n, query: fields[0], doc: fields[2], grade: g})
 		return nil
@@ -50,7 +56,7 @@ type QrelsOptions struct {
 // transaction. The labeler is created as kind imported when new (human when
 // its name starts with "human:").
 func ImportQrels(ctx context.Context, st *store.Store, path string, opt QrelsOptions) (*Summary, error) {
-	if err := store.ValidateLabelerName(opt.Labeler); err != nil {
+	if err := checkGradesLabeler(ctx, st, opt.Labeler); err != nil {
 		return nil, err
 	}
 	recs, err := ReadQrels(path)
@@ -81,9 +87,9 @@ func ImportQrels(ctx context.Context, st *store.Store, path string, opt QrelsOpt
 		if !qok || !dok {
 			nUnknown++
 			if len(unknown) < 5 {
-				what := "query " + r.query
+				what := "query " + quote.Input(r.query)
 				if qok {
-					what = "document " + r.doc
+					what = "document " + quote.Input(r.doc)
 				}
 				unknown = append(unknown, fmt.Sprintf("line %d (%s)", r.line, what))
 			}
@@ -92,7 +98,7 @@ func ImportQrels(ctx context.Context, st *store.Store, path string, opt QrelsOpt
 		k := store.PairKey{Query: r.query, Doc: r.doc}
 		if prev, ok := seen[k]; ok {
 			if prev.grade != r.grade {
-				return nil, lineErr(path, r.line, "pair (%s, %s) appears again with grade %d (grade %d at line %d)", r.query, r.doc, r.grade, prev.grade, prev.line)
+				return nil, lineErr(path, r.line, "pair (%s, %s) appears again with grade %d (grade %d at line %d)", quote.Input(r.query), quote.Input(r.doc), r.grade, prev.grade, prev.line)
 			}
 			continue
 		}
@@ -101,12 +107,12 @@ func ImportQrels(ctx context.Context, st *store.Store, path string, opt QrelsOpt
 	}
 	if nUnknown > 0 && !opt.SkipUnknown {
 		return nil, fmt.Errorf("%s: %d lines name a query or document that is not in the workspace, first: %s (import them first, or pass --skip-unknown)",
-			path, nUnknown, strings.Join(unknown, ", "))
+			quote.Path(path), nUnknown, strings.Join(unknown, ", "))
 	}
 	sum := newSummary(path)
 	sum.Skipped = nUnknown
 	err = st.Tx(ctx, func(tx *store.Store) error {
-		lab, err := tx.EnsureLabeler(ctx, opt.Labeler, importedKind(opt.Labeler))
+		lab, err := gradesLabeler(ctx, tx, opt.Labeler)
 		if err != nil {
 			return err
 		}
@@ -142,9 +148,28 @@ func ExportQrels(ctx context.Context, st *store.Store, labeler string, w io.Writ
 	if err != nil {
 		return 0, err
 	}
+	for _, g := range grades { // before writing anything, even to stdout
+		if err := exportableIDs(g.Query, g.Doc); err != nil {
+			return 0, err
+		}
+	}
 	bw := bufio.NewWriter(w)
 	for _, g := range grades {
 		fmt.Fprintf(bw, "%s 0 %s %d\n", g.Query, g.Doc, g.Grade)
 	}
 	return len(grades), bw.Flush()
+}
+
+// exportableIDs refuses to write an id that import would refuse (one stored
+// by an older qrelbench, or by hand): an export must be readable by the
+// tool that wrote it. The caller writes to a temporary file, so nothing is
+// left behind.
+func exportableIDs(query, doc string) error {
+	if err := store.CheckID(query); err != nil {
+		return fmt.Errorf("cannot export query %v; refusing to write a file that cannot be imported again (fix the id in the workspace)", err)
+	}
+	if err := store.CheckID(doc); err != nil {
+		return fmt.Errorf("cannot export document %v; refusing to write a file that cannot be imported again (fix the id in the workspace)", err)
+	}
+	return nil
 }

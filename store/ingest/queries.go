@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 type queryRecord struct {
@@ -42,11 +43,11 @@ func ReadQueries(path string) ([]queryRecord, error) {
 				return lineErr(path, n, "expected id<TAB>text")
 			}
 			q.ExtID, q.Text = strings.TrimSpace(id), strings.TrimSpace(text)
-			if q.ExtID == "" || strings.ContainsAny(q.ExtID, " ") {
-				return lineErr(path, n, "bad query id %q", id)
+			if err := store.CheckID(q.ExtID); err != nil {
+				return lineErr(path, n, "bad query id: %v", err)
 			}
 			if q.Text == "" {
-				return lineErr(path, n, "empty text for query %q", q.ExtID)
+				return lineErr(path, n, "empty text for query %s", quote.Input(q.ExtID))
 			}
 		}
 		q.Origin = store.OriginImported
@@ -68,7 +69,7 @@ func ImportQueries(ctx context.Context, st *store.Store, path string, update boo
 		for _, r := range recs {
 			if prev, ok := seen[r.q.ExtID]; ok {
 				if prev.q.Text != r.q.Text {
-					return lineErr(path, r.line, "query id %q appears again with a different text (first at line %d)", r.q.ExtID, prev.line)
+					return lineErr(path, r.line, "query id %s appears again with a different text (first at line %d)", quote.Input(r.q.ExtID), prev.line)
 				}
 				continue
 			}

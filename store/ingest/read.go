@@ -7,13 +7,18 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // LineError is a problem with one line of an input file.
@@ -25,22 +30,39 @@ type LineError struct {
 
 func (e *LineError) Error() string {
 	if e.Line == 0 {
-		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+		return fmt.Sprintf("%s: %s", quote.Path(e.File), e.Msg)
 	}
-	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	return fmt.Sprintf("%s:%d: %s", quote.Path(e.File), e.Line, e.Msg)
 }
 
 func lineErr(file string, line int, format string, args ...any) error {
 	return &LineError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
+// MaxLineBytes bounds one line of an input file: lines may be long (a
+// 22,000-word passage is 150 KB), but a file without line ends (a link to
+// /dev/zero, a binary) must end in an error, not in running out of memory.
+const MaxLineBytes = 64 << 20
+
 // eachLine calls fn with every non-blank line (1-based numbers), rejecting
-// invalid UTF-8. Lines may be long (a 22,000-word passage).
+// invalid UTF-8 and lines over MaxLineBytes.
 func eachLine(file string, r io.Reader, fn func(n int, line []byte) error) error {
 	br := bufio.NewReaderSize(r, 1<<20)
 	n := 0
+	var long []byte // a line longer than the reader's buffer
 	for {
-		line, err := br.ReadBytes('\n')
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			if len(long)+len(line) > MaxLineBytes {
+				return lineErr(file, n+1, "line longer than %d MiB (is this a text file?)", MaxLineBytes>>20)
+			}
+			long = append(long, line...)
+			continue
+		}
+		if long != nil {
+			long = append(long, line...)
+			line, long = long, nil
+		}
 		if len(line) > 0 {
 			n++
 			line = bytes.TrimRight(line, "\r\n")
@@ -78,7 +100,7 @@ func eachFileLine(path string, fn func(n int, line []byte) error) error {
 func openFile(path string) (*os.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+		return nil, fmt.Errorf("cannot read %s: %w", quote.Path(path), unwrapPath(err))
 	}
 	return f, nil
 }
@@ -119,8 +141,8 @@ func idField(file string, n int, obj map[string]any, key string) (string, error)
 	if s == "" {
 		return "", lineErr(file, n, "empty %q", key)
 	}
-	if strings.ContainsAny(s, " \t") {
-		return "", lineErr(file, n, "%q %q contains whitespace (ids must be single tokens to round-trip through qrels)", key, s)
+	if err := store.CheckID(s); err != nil {
+		return "", lineErr(file, n, "field %q: %v", key, err)
 	}
 	return s, nil
 }
@@ -168,7 +190,7 @@ func gradeField(file string, n int, obj map[string]any, key string) (int, bool, 
 	}
 	g, err := strconv.Atoi(num.String())
 	if err != nil {
-		return 0, false, lineErr(file, n, "field %q must be an integer, got %s", key, num)
+		return 0, false, lineErr(file, n, "field %q must be an integer, got %s", key, quote.Input(num.String()))
 	}
 	return g, true, nil
 }
@@ -188,5 +210,15 @@ func ParseTime(s string) (time.Time, error) {
 	if secs, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return time.Unix(secs, 0).UTC(), nil
 	}
-	return time.Time{}, fmt.Errorf("unrecognised date %q (use RFC 3339, YYYY-MM-DD or unix seconds)", s)
+	return time.Time{}, fmt.Errorf("unrecognised date %s (use RFC 3339, YYYY-MM-DD or unix seconds)", quote.Input(s))
+}
+
+// unwrapPath drops the file name an *fs.PathError repeats, so that a message
+// names the file once, quoted.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

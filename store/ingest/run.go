@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // runLine is one line of a TREC run: "qid Q0 docid rank score tag".
@@ -53,15 +54,20 @@ func ReadRun(path, system string) ([]runLine, error) {
 			return lineErr(path, n, "expected 6 fields \"qid Q0 docid rank score tag\", got %d", len(f))
 		}
 		r := runLine{line: n, query: f[0], doc: f[2], system: system}
+		for _, id := range []string{r.query, r.doc} {
+			if err := store.CheckID(id); err != nil {
+				return lineErr(path, n, "%v", err)
+			}
+		}
 		var err error
 		if r.rank, err = strconv.Atoi(f[3]); err != nil {
-			return lineErr(path, n, "rank %s is not an integer", quoteID(f[3]))
+			return lineErr(path, n, "rank %s is not an integer", quote.Input(f[3]))
 		}
 		if r.score, err = strconv.ParseFloat(f[4], 64); err != nil {
-			return lineErr(path, n, "score %s is not a number", quoteID(f[4]))
+			return lineErr(path, n, "score %s is not a number", quote.Input(f[4]))
 		}
 		if math.IsNaN(r.score) || math.IsInf(r.score, 0) {
-			return lineErr(path, n, "score %s is not a finite number", quoteID(f[4]))
+			return lineErr(path, n, "score %s is not a finite number", quote.Input(f[4]))
 		}
 		if system == "" {
 			if err := store.ValidateSystemName(f[5]); err != nil {
@@ -72,23 +78,13 @@ func ReadRun(path, system string) ([]runLine, error) {
 		k := key{r.system, r.query, r.doc}
 		if first, ok := seen[k]; ok {
 			return lineErr(path, n, "document %s appears twice for query %s in system %s (first at line %d)",
-				quoteID(r.doc), quoteID(r.query), quoteID(r.system), first)
+				quote.Input(r.doc), quote.Input(r.query), quote.Input(r.system), first)
 		}
 		seen[k] = n
 		out = append(out, r)
 		return nil
 	})
 	return out, err
-}
-
-// quoteID shows an id from an input file in a message: quoted, control
-// characters escaped, shortened when long.
-func quoteID(s string) string {
-	const max = 40
-	if r := []rune(s); len(r) > max {
-		return strconv.Quote(string(r[:max])) + "…"
-	}
-	return strconv.Quote(s)
 }
 
 // ImportRun records the systems of a TREC run file and their ranked lists
@@ -129,9 +125,9 @@ func ImportRun(ctx context.Context, st *store.Store, path string, opt RunOptions
 				unknownD[r.doc] = true
 			}
 			if len(unknown) < 5 {
-				what := "query " + quoteID(r.query)
+				what := "query " + quote.Input(r.query)
 				if qok {
-					what = "document " + quoteID(r.doc)
+					what = "document " + quote.Input(r.doc)
 				}
 				unknown = append(unknown, fmt.Sprintf("line %d (%s)", r.line, what))
 			}
