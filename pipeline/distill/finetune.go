@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/qrelbench/qrelbench/pipeline/llm"
+	"github.com/qrelbench/qrelbench/pipeline/llm/redact"
 	"github.com/qrelbench/qrelbench/store"
 	"github.com/qrelbench/qrelbench/store/quote"
 	openai "github.com/sashabaranov/go-openai"
@@ -310,13 +311,13 @@ func boolInt(b bool) int {
 }
 
 // jobErrors remembers the "error" object of fine-tuning job responses,
-// which go-openai's FineTuningJob does not decode. It also removes the API
-// key from every response body, so that no error message built from a
-// response (an endpoint that echoes the key) reaches the workspace or the
-// terminal.
+// which go-openai's FineTuningJob does not decode. Its client's transport is
+// the llm client's redacting one: the API key is removed from every response
+// before go-openai decodes it, so that no message built from a response (an
+// endpoint that echoes the key) reaches the workspace or the terminal.
 type jobErrors struct {
 	base *http.Client
-	key  string
+	red  *redact.Redactor
 	mu   sync.Mutex
 	msg  map[string]string // job id -> error message
 }
@@ -324,23 +325,16 @@ type jobErrors struct {
 var jobPath = regexp.MustCompile(`/fine_tuning/jobs/([^/?]+)$`)
 
 func (d *jobErrors) Do(req *http.Request) (*http.Response, error) {
-	resp, err := d.base.Do(req)
+	resp, err := d.base.Do(req) // base's transport scrubs the body, headers and errors
 	if err != nil {
-		if d.key != "" {
-			err = errors.New(strings.ReplaceAll(err.Error(), d.key, "[REDACTED]"))
-		}
 		return resp, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
 		return nil, err
 	}
-	if d.key != "" {
-		body = bytes.ReplaceAll(body, []byte(d.key), []byte("[REDACTED]"))
-	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	resp.ContentLength = int64(len(body))
 	if req.Method != http.MethodGet || !jobPath.MatchString(req.URL.Path) || resp.StatusCode != http.StatusOK {
 		return resp, nil
 	}
@@ -353,7 +347,7 @@ func (d *jobErrors) Do(req *http.Request) (*http.Response, error) {
 		} `json:"error"`
 	}
 	if json.Unmarshal(body, &j) == nil && j.Error != nil && j.Error.Message != "" {
-		msg := j.Error.Message
+		msg := d.red.Scrub(j.Error.Message) // decoded: scrubbed again
 		if j.Error.Code != "" {
 			msg += " (" + j.Error.Code + ")"
 		}
@@ -385,7 +379,9 @@ func openaiClient(p finetuneParams) (*openai.Client, *jobErrors, error) {
 		cfg = openai.DefaultConfig(key)
 		cfg.BaseURL = p.BaseURL
 	}
-	je := &jobErrors{base: &http.Client{Timeout: 10 * time.Minute}, key: key, msg: map[string]string{}}
+	red := redact.New(key)
+	je := &jobErrors{base: &http.Client{Timeout: 10 * time.Minute, Transport: red.Transport(http.DefaultTransport, 64<<20)},
+		red: red, msg: map[string]string{}}
 	cfg.HTTPClient = je
 	return openai.NewClientWithConfig(cfg), je, nil
 }
@@ -465,12 +461,14 @@ func poll(ctx context.Context, st *store.Store, oa *openai.Client, je *jobErrors
 	failures := 0
 	for {
 		job, err := oa.RetrieveFineTuningJob(ctx, run.ExternalID)
+		job.FineTunedModel = je.red.Scrub(job.FineTunedModel)
 		if err == nil {
 			var evs openai.FineTuningJobEventList
 			evs, err = oa.ListFineTuningJobEvents(ctx, run.ExternalID, openai.ListFineTuningJobEventsWithLimit(100))
 			if err == nil {
 				sort.SliceStable(evs.Data, func(i, j int) bool { return evs.Data[i].CreatedAt < evs.Data[j].CreatedAt })
 				for _, ev := range evs.Data {
+					ev.Message = je.red.Scrub(ev.Message) // decoded: scrubbed again
 					k := strconv.FormatInt(ev.CreatedAt, 10) + "\x00" + ev.Level + "\x00" + ev.Message
 					if seen[k] {
 						continue

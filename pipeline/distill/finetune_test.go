@@ -2,6 +2,7 @@ package distill
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -409,15 +410,22 @@ func TestFinetuneChecksFiles(t *testing.T) {
 }
 
 // TestFinetuneNeverStoresTheKey: an endpoint that echoes the API key in its
-// error message (here on the job's own error and on a refused upload) must
-// not get the key into the run's error, the returned error or the log.
+// error message (here on the job's own error and in its events), literally,
+// JSON-escaped or in base64, must not get the key into the run's error, the
+// returned error or the log.
 func TestFinetuneNeverStoresTheKey(t *testing.T) {
 	const key = "sk-ft-test" // the key the fake server expects
 	t.Setenv(ftKeyEnv, key)
+	var escaped strings.Builder
+	for i := 0; i < len(key); i++ {
+		fmt.Fprintf(&escaped, `\u%04x`, key[i])
+	}
+	b64 := base64.StdEncoding.EncodeToString([]byte("Bearer " + key))
 	ctx := context.Background()
 	f, dir, _ := exported(t)
 	srv := newFakeFT(t, []jobStep{
-		{status: "failed", err: "invalid credentials: " + key},
+		{status: "running", events: []string{"info|echo " + b64, "error|escaped " + escaped.String()}},
+		{status: "failed", err: "invalid credentials: " + key + " " + escaped.String()},
 	})
 	var logs logLines
 	opt := FinetuneOptions{TrainDir: dir, BaseModel: "gpt-4o-mini", Labeler: "mini", BaseURL: srv.URL + "/v1", APIKeyEnv: ftKeyEnv,
@@ -430,10 +438,15 @@ func TestFinetuneNeverStoresTheKey(t *testing.T) {
 		t.Errorf("the key is in the returned error: %v", err)
 	}
 	run, _ := f.st.Run(ctx, res.Run.ID)
-	if strings.Contains(run.Error, key) || !strings.Contains(run.Error, "invalid credentials: [REDACTED]") {
+	if strings.Contains(run.Error, key) || !strings.Contains(run.Error, "invalid credentials: [REDACTED] [REDACTED]") {
 		t.Errorf("run error %q", run.Error)
 	}
-	if n := logs.count(key); n != 0 {
-		t.Errorf("the key was logged %d times", n)
+	for _, form := range []string{key, escaped.String(), b64[12:]} {
+		if n := logs.count(form); n != 0 {
+			t.Errorf("the key (%s) was logged %d times", form, n)
+		}
+	}
+	if logs.count("echo QmVhcmVyI[REDACTED]") != 1 || logs.count("escaped [REDACTED]") != 1 {
+		t.Errorf("the events should be logged with the key cut out: %q", logs.lines)
 	}
 }

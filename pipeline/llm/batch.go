@@ -63,6 +63,12 @@ type batchOutputLine struct {
 // set when the line itself is not a batch output line; failed requests give
 // a Judgment with Status error.
 func (c *Client) ParseBatchOutputLine(line []byte) (customID string, j Judgment, err error) {
+	customID, j, err = c.parseBatchOutputLine(c.red.ScrubBytes(line))
+	c.scrubJudgment(&j)
+	return c.scrub(customID), j, err
+}
+
+func (c *Client) parseBatchOutputLine(line []byte) (customID string, j Judgment, err error) {
 	var l batchOutputLine
 	if err := json.Unmarshal(line, &l); err != nil {
 		return "", j, fmt.Errorf("llm: batch output line: %w", err)
@@ -95,6 +101,7 @@ func (c *Client) ParseBatchOutputLine(line []byte) (customID string, j Judgment,
 		j.Status, j.Error = StatusError, c.redact("malformed response body: "+err.Error())
 		return l.CustomID, j, nil
 	}
+	c.scrubResponse(&resp)
 	lp := c.logprobsMode && hasLogprobs(resp)
 	if lp {
 		j.PromptVersion = c.lp.version

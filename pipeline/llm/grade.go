@@ -15,6 +15,12 @@ import (
 // at most Config.Concurrency requests are in flight per Client. It never
 // returns an invented grade: HasGrade is true only with Status ok.
 func (c *Client) Grade(ctx context.Context, query string, doc Doc) Judgment {
+	j := c.grade(ctx, query, doc)
+	c.scrubJudgment(&j)
+	return j
+}
+
+func (c *Client) grade(ctx context.Context, query string, doc Doc) Judgment {
 	var j Judgment
 	lp := c.useLogprobs()
 	for {
@@ -26,7 +32,7 @@ func (c *Client) Grade(ctx context.Context, query string, doc Doc) Judgment {
 		lat, cerr := c.call(ctx, &j.Attempts, callOpts{limited: true, estTokens: estimateTokens(req.Messages, max(req.MaxTokens, 1))},
 			func(actx context.Context) error {
 				var err error
-				resp, err = c.oa.CreateChatCompletion(actx, req)
+				resp, err = c.chat(actx, req)
 				return err
 			})
 		if cerr != nil {
@@ -83,12 +89,12 @@ func (c *Client) parseResponse(j *Judgment, resp openai.ChatCompletionResponse, 
 		return
 	}
 	ch := resp.Choices[0]
-	j.Raw = c.scrub(ch.Message.Content)
+	j.Raw = ch.Message.Content
 	if ch.Message.Refusal != "" || ch.FinishReason == openai.FinishReasonContentFilter {
 		j.Status = StatusRefused
 		if ch.Message.Refusal != "" {
 			if j.Raw == "" {
-				j.Raw = c.scrub(ch.Message.Refusal)
+				j.Raw = ch.Message.Refusal
 			}
 			j.Error = "refused: " + c.redact(ch.Message.Refusal)
 		} else {
@@ -104,15 +110,6 @@ func (c *Client) parseResponse(j *Judgment, resp openai.ChatCompletionResponse, 
 	if j.Status == StatusUnparseable && ch.FinishReason == openai.FinishReasonLength {
 		j.Error += " (finish_reason length)"
 	}
-}
-
-// scrub removes the API key from s (model output is kept whole; see redact
-// for error texts).
-func (c *Client) scrub(s string) string {
-	if c.key != "" && strings.Contains(s, c.key) {
-		return strings.ReplaceAll(s, c.key, "[REDACTED]")
-	}
-	return s
 }
 
 func (c *Client) unparseable(j *Judgment, format string, args ...any) {
@@ -144,7 +141,7 @@ func (c *Client) parseJSON(j *Judgment, content string) {
 	if r, ok := obj["reason"]; ok {
 		var reason string
 		if json.Unmarshal(r, &reason) == nil {
-			j.Reason = c.scrub(reason)
+			j.Reason = reason
 		}
 	}
 	j.Grade, j.HasGrade, j.Status = g, true, StatusOK

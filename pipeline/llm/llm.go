@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/qrelbench/qrelbench/pipeline/llm/redact"
 	openai "github.com/sashabaranov/go-openai"
 	"golang.org/x/time/rate"
 
@@ -147,7 +148,7 @@ type Usage struct {
 // Client talks to one model endpoint. It is safe for concurrent use.
 type Client struct {
 	cfg    Config
-	key    string // only used for redaction; go-openai holds its own copy
+	red    *redact.Redactor // removes the key from all the endpoint sends back
 	oa     *openai.Client
 	scale  []Level // sorted by grade, descending (prompt order)
 	grades []int   // sorted ascending
@@ -244,23 +245,24 @@ func New(cfg Config, scale []Level) (*Client, error) {
 		c.fellBack.Store(true) // reasoning models return no logprobs
 	}
 
-	c.key = os.Getenv(cfg.APIKeyEnv)
+	key := os.Getenv(cfg.APIKeyEnv)
+	c.red = redact.New(key)
 	var oc openai.ClientConfig
 	if cfg.Azure {
 		if cfg.BaseURL == "" {
 			return nil, errors.New("llm: Azure needs BaseURL (https://<resource>.openai.azure.com)")
 		}
-		oc = openai.DefaultAzureConfig(c.key, cfg.BaseURL)
+		oc = openai.DefaultAzureConfig(key, cfg.BaseURL)
 		if cfg.APIVersion != "" {
 			oc.APIVersion = cfg.APIVersion
 		}
 	} else {
-		oc = openai.DefaultConfig(c.key)
+		oc = openai.DefaultConfig(key)
 		if cfg.BaseURL != "" {
 			oc.BaseURL = cfg.BaseURL
 		}
 	}
-	oc.HTTPClient = newHTTPClient(cfg.Concurrency)
+	oc.HTTPClient = newHTTPClient(cfg.Concurrency, c.red)
 	c.oa = openai.NewClientWithConfig(oc)
 
 	c.sem = make(chan struct{}, cfg.Concurrency)
@@ -279,10 +281,16 @@ func New(cfg Config, scale []Level) (*Client, error) {
 	return c, nil
 }
 
+// maxResponseBody bounds one response body, read whole to be scrubbed: a
+// batch output file of 50,000 requests with logprobs stays well below it.
+const maxResponseBody = 1 << 30
+
 // newHTTPClient returns the shared keep-alive client: enough idle connections
 // per host for the configured concurrency, so that connections are reused
 // instead of churned. Timeouts are applied per attempt through the context.
-func newHTTPClient(concurrency int) *http.Client {
+// Every response passes red before go-openai decodes it, so no text this
+// package reads from the endpoint can hold the key.
+func newHTTPClient(concurrency int, red *redact.Redactor) *http.Client {
 	idle := max(2*concurrency, 16)
 	tr := &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
@@ -297,7 +305,7 @@ func newHTTPClient(concurrency int) *http.Client {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{Transport: &recordingTransport{base: tr}}
+	return &http.Client{Transport: red.Transport(&recordingTransport{base: tr}, maxResponseBody)}
 }
 
 func isReasoningModel(model string) bool {

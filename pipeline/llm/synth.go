@@ -83,6 +83,14 @@ func (c *Client) SynthMessages(doc Doc, k int) []openai.ChatCompletionMessage {
 // usable query, is an error. Deduplication is left to the caller. The
 // temperature is Config.Temperature, or 0.7 when that is 0 (for variety).
 func (c *Client) Synthesize(ctx context.Context, doc Doc, k int) ([]SynthQuery, Usage, error) {
+	qs, u, err := c.synthesize(ctx, doc, k)
+	if err != nil {
+		return nil, u, errors.New(c.redact(err.Error()))
+	}
+	return qs, u, nil
+}
+
+func (c *Client) synthesize(ctx context.Context, doc Doc, k int) ([]SynthQuery, Usage, error) {
 	var u Usage
 	if k <= 0 {
 		return nil, u, errors.New("llm: Synthesize needs k > 0")
@@ -103,7 +111,7 @@ func (c *Client) Synthesize(ctx context.Context, doc Doc, k int) ([]SynthQuery, 
 	lat, cerr := c.call(ctx, &u.Attempts, callOpts{limited: true, estTokens: estimateTokens(req.Messages, 64*k+64)},
 		func(actx context.Context) error {
 			var err error
-			resp, err = c.oa.CreateChatCompletion(actx, req)
+			resp, err = c.chat(actx, req)
 			return err
 		})
 	if cerr != nil {
@@ -119,17 +127,17 @@ func (c *Client) Synthesize(ctx context.Context, doc Doc, k int) ([]SynthQuery, 
 	}
 	ch := resp.Choices[0]
 	if ch.Message.Refusal != "" || ch.FinishReason == openai.FinishReasonContentFilter {
-		return nil, u, fmt.Errorf("llm: synthesize: refused: %s", c.redact(ch.Message.Refusal))
+		return nil, u, fmt.Errorf("llm: synthesize: refused: %s", ch.Message.Refusal)
 	}
 	var out struct {
 		Queries []SynthQuery `json:"queries"`
 	}
 	if err := json.Unmarshal([]byte(strings.TrimSpace(ch.Message.Content)), &out); err != nil {
-		return nil, u, fmt.Errorf("llm: synthesize: answer is not the expected JSON: %s", c.redact(err.Error()))
+		return nil, u, fmt.Errorf("llm: synthesize: answer is not the expected JSON: %v", err)
 	}
 	qs := make([]SynthQuery, 0, min(len(out.Queries), k))
 	for _, q := range out.Queries {
-		q.Text = oneLine(q.Text)
+		q.Text = oneLine(c.scrub(q.Text)) // decoded from the answer: scrubbed again
 		q.Style = strings.ToLower(strings.TrimSpace(q.Style))
 		if q.Text == "" || !validStyle(q.Style) {
 			continue

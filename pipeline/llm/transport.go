@@ -28,8 +28,7 @@ type attemptMeta struct {
 type metaKey struct{}
 
 // recordingTransport records the status and Retry-After header of each
-// response into the attempt's attemptMeta, and makes sure response bodies are
-// drained on Close so that keep-alive connections are reused.
+// response into the attempt's attemptMeta.
 type recordingTransport struct {
 	base http.RoundTripper
 }
@@ -43,15 +42,7 @@ func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 		m.status = resp.StatusCode
 		m.retryAfter = resp.Header.Get("Retry-After")
 	}
-	resp.Body = drainCloser{resp.Body}
 	return resp, nil
-}
-
-type drainCloser struct{ io.ReadCloser }
-
-func (d drainCloser) Close() error {
-	_, _ = io.CopyN(io.Discard, d.ReadCloser, 64<<10)
-	return d.ReadCloser.Close()
 }
 
 // callError is a failed call after classification.
@@ -272,11 +263,41 @@ func (c *Client) classify(err error, meta *attemptMeta, timeout time.Duration) *
 // maxErrLen bounds error texts (HTML error pages can be large).
 const maxErrLen = 600
 
-// redact removes the API key from s and bounds its length.
+// redact removes the API key from s and bounds its length (in this order:
+// a cut through the key would leave a piece that scrub cannot recognise).
 func (c *Client) redact(s string) string {
 	s = c.scrub(s)
 	if len(s) > maxErrLen {
 		s = strings.ToValidUTF8(s[:maxErrLen], "") + "..."
 	}
 	return s
+}
+
+// scrub removes the API key, in any encoding package redact recognises,
+// from s. The transport already scrubbed the bytes the endpoint sent; scrub
+// is applied again to what is decoded from them (the model's answer is
+// JSON inside JSON), so that an escape that only decoding reveals is
+// caught too.
+func (c *Client) scrub(s string) string { return c.red.Scrub(s) }
+
+// chat sends one chat completion and returns it with the key removed from
+// every text the model wrote. Every chat request of the package goes
+// through it.
+func (c *Client) chat(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error) {
+	resp, err := c.oa.CreateChatCompletion(ctx, req)
+	c.scrubResponse(&resp)
+	return resp, err
+}
+
+func (c *Client) scrubResponse(resp *openai.ChatCompletionResponse) {
+	for i := range resp.Choices {
+		m := &resp.Choices[i].Message
+		m.Content, m.Refusal, m.ReasoningContent = c.scrub(m.Content), c.scrub(m.Refusal), c.scrub(m.ReasoningContent)
+	}
+}
+
+// scrubJudgment removes the key from every text of j: the last step of
+// every function that returns a Judgment.
+func (c *Client) scrubJudgment(j *Judgment) {
+	j.Raw, j.Reason, j.Error = c.scrub(j.Raw), c.scrub(j.Reason), c.scrub(j.Error)
 }
