@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -48,7 +47,7 @@ const (
 
 	// userLayout describes the fixed parts of the user message written by
 	// userMessage and writeDocument; it is part of the prompt version hash.
-	userLayout = "Query: |Title: |Author: |Path/URL: |Type: |Modified: 2006-01-02|(no text)|meta<=300"
+	userLayout = "Query: |Title: |Author: |Path/URL: |Type: |Modified: 2006-01-02|(no text)|meta<=300|neutralise=folded-v2"
 )
 
 // promptSet is everything about the prompt of one mode that does not depend
@@ -213,19 +212,6 @@ func TruncateText(text string, maxTokens int) string {
 		head = head[:sp]
 	}
 	return strings.TrimRightFunc(head, unicode.IsSpace) + truncMarker
-}
-
-// delimRe matches anything that could read as an opening or closing document
-// tag ("<document>", "</document>", "< / Document foo>" ...).
-var delimRe = regexp.MustCompile(`(?i)<\s*/?\s*document`)
-
-// neutralise makes document-tag look-alikes inside untrusted text inert by
-// escaping their "<", so the text cannot close the document block.
-func neutralise(s string) string {
-	if !strings.Contains(s, "<") {
-		return s
-	}
-	return delimRe.ReplaceAllStringFunc(s, func(m string) string { return "&lt;" + m[1:] })
 }
 
 // oneLine collapses line breaks and tabs so that metadata cannot start new
