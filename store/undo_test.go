@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -205,5 +206,34 @@ func TestWorkload(t *testing.T) {
 	st.SetAssignK(ctx, 2)
 	if w, _ := st.Workload(ctx, alice, 0); w.K != 2 || w.Left != 4 {
 		t.Fatalf("K from the workspace: %+v", w)
+	}
+}
+
+func TestGuidelines(t *testing.T) {
+	ctx := context.Background()
+	st := newTestStore(t, "0-3")
+	if g, err := st.Guidelines(ctx); err != nil || g.Text != "" {
+		t.Fatalf("fresh workspace: %+v %v", g, err)
+	}
+	if err := st.SetGuidelines(ctx, "# Guidelines\n\nGrade the **answer**, not the topic.\n", "rules.md"); err != nil {
+		t.Fatal(err)
+	}
+	g, err := st.Guidelines(ctx)
+	if err != nil || g.Text != "# Guidelines\n\nGrade the **answer**, not the topic.\n" || g.Source != "rules.md" || g.UpdatedAt.IsZero() {
+		t.Fatalf("stored: %+v %v", g, err)
+	}
+	for _, bad := range []string{"\xff\xfe", "a\x00b", "  \n", strings.Repeat("x", MaxGuidelines+1)} {
+		if err := st.SetGuidelines(ctx, bad, "bad.md"); err == nil {
+			t.Errorf("guidelines %.10q accepted", bad)
+		}
+	}
+	if g, _ := st.Guidelines(ctx); g.Source != "rules.md" {
+		t.Fatalf("a refused text changed the guidelines: %+v", g)
+	}
+	if err := st.SetGuidelines(ctx, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := st.Guidelines(ctx); g.Text != "" || g.Source != "" {
+		t.Fatalf("removed: %+v", g)
 	}
 }

@@ -14,7 +14,7 @@ import (
 // two never disagree. These keys are stable: scripts and users rely on them.
 type keyMap struct {
 	// Everywhere.
-	next, prev, goGrade, goBrowse, goStats, goRuns, help, blind, undo, quit, forceQuit, back key.Binding
+	next, prev, goGrade, goBrowse, goStats, goRuns, help, guidelines, blind, undo, quit, forceQuit, back key.Binding
 
 	// grade: the scale's digits (Grade, Browse, Pair, Adjudicate).
 	grade key.Binding
@@ -99,6 +99,7 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 	k.goStats = bind("ctrl+s", "go to Stats", "ctrl+s")
 	k.goRuns = bind("ctrl+r", "go to Runs", "ctrl+r")
 	k.help = bind("?", "this help (again: back)", "?")
+	k.guidelines = bind("i", "the guidelines and the grade scale (again: back)", "i")
 	k.blind = bind("b", "blind mode on/off (hide others' grades until you grade)", "b")
 	k.undo = bind("u", "undo this screen's last change (repeat: older)", "u")
 	k.quit = bind("q", "quit", "q")
@@ -194,20 +195,22 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 	browseGrade.SetHelp(d, "grade the selected pair, cursor stays on it")
 	runsSel := combine("j/k", "select a run", k.down, k.up)
 	helpScroll := combine("j/k", "scroll this help", k.down, k.up)
+	guideScrollHelp := combine("j/k space pgup", "scroll the guidelines", k.down, k.up, k.pageDown, k.pageUp)
 
 	k.sections = []helpSection{
-		{"Everywhere", []key.Binding{k.screens, k.goTo, k.help, k.blind, k.undo, k.quitBoth}},
+		{"Everywhere", []key.Binding{k.screens, k.goTo, k.help, k.guidelines, k.blind, k.undo, k.quitBoth}},
 		{"Grade", []key.Binding{k.grade, k.unsure, k.skip, k.note, k.gradeScroll, k.open, k.again}},
 		{"Browse", []key.Binding{k.moveAll, k.bOpen, browseGrade, k.filters, k.search, k.columns, k.sort, k.gradeEq, k.clear, k.reapply}},
 		{"Pair", []key.Binding{k.pairGrade, k.pairMove, k.note, k.undo, k.scrollAll, k.back}},
 		{"Stats", []key.Binding{k.statsRows, k.statsCols, k.statsJK, k.recompute}},
 		{"Adjudicate (adjudicators only)", []key.Binding{adjGrade, adjNote, k.later, adjUndo, adjScroll, adjOpen, k.reload}},
 		{"Runs", []key.Binding{k.newRun, runsSel, k.cancelRun, k.refresh}},
+		{"Guidelines (i)", []key.Binding{guideScrollHelp, k.back}},
 		{"Help", []key.Binding{helpScroll, k.back}},
 	}
 
 	k.short[scrGrade] = []key.Binding{short(k.grade, "", "grade"), short(k.skip, "", "skip"), short(k.unsure, "", "unsure"),
-		short(k.undo, "", "undo"), short(k.note, "", "note"), short(k.gradeScroll, "j/k", "scroll"), short(k.blind, "", "blind"),
+		short(k.undo, "", "undo"), short(k.guidelines, "", "guidelines"), short(k.note, "", "note"), short(k.gradeScroll, "j/k", "scroll"), short(k.blind, "", "blind"),
 		short(k.open, "", "details")}
 	k.short[scrBrowse] = []key.Binding{short(k.moveAll, "j/k", "move"), short(k.bOpen, "", "open"), short(k.filters, "f", "filter"),
 		short(k.search, "", "search"), short(k.columns, "←/→", "column"), short(k.sort, "", "sort"), short(k.gradeEq, "=", "grade is"),
@@ -221,6 +224,8 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 	k.short[scrRuns] = []key.Binding{short(k.newRun, "", "new run"), short(runsSel, "", "select"), short(k.cancelRun, "", "cancel"),
 		short(k.refresh, "", "refresh")}
 	k.short[scrHelp] = []key.Binding{short(helpScroll, "", "scroll"), short(k.back, "", "back")}
+	guideScroll := combine("j/k space pgup", "scroll", k.down, k.up, k.pageDown, k.pageUp)
+	k.short[scrGuidelines] = []key.Binding{short(guideScroll, "j/k", "scroll"), short(k.back, "", "back"), short(k.guidelines, "", "back")}
 	k.global = []key.Binding{short(k.screens, "tab", "screens"), short(k.help, "", "help"), short(k.quitBoth, "q", "quit")}
 	return k
 }

@@ -104,22 +104,26 @@ const (
 	scrAdjudicate // adjudicators only
 	scrRuns
 	scrHelp
+	scrGuidelines // not a tab: i opens it from anywhere
 	numScreens
 )
 
-var screenNames = [...]string{"Grade", "Browse", "Pair", "Stats", "Adjudicate", "Runs", "Help"}
+var screenNames = [...]string{"Grade", "Browse", "Pair", "Stats", "Adjudicate", "Runs", "Help", "Guidelines"}
 
 // tabs are the screens in tab order: Adjudicate only for adjudicators.
 func (m *Model) tabs() []screen {
 	out := make([]screen, 0, numScreens)
 	for s := screen(0); s < numScreens; s++ {
-		if s == scrAdjudicate && !m.isAdjudicator() {
+		if s == scrAdjudicate && !m.isAdjudicator() || s == scrGuidelines {
 			continue
 		}
 		out = append(out, s)
 	}
 	return out
 }
+
+// overlay screens are opened over another one, where esc goes back to.
+func overlay(s screen) bool { return s == scrHelp || s == scrPair || s == scrGuidelines }
 
 // tab is the screen d tabs away from the current one.
 func (m *Model) tab(d int) screen {
@@ -180,6 +184,7 @@ type Model struct {
 	stats  statsState
 	adj    adjState
 	runs   runsState
+	guide  guidelinesState
 	live   live // the workspace's change markers, polled every tick
 }
 
@@ -307,6 +312,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if cmd, ok := m.adj.update(m, msg); ok {
 		return m, cmd
 	}
+	if cmd, ok := m.guide.update(m, msg); ok {
+		return m, cmd
+	}
 	if cmd, ok := m.runs.update(m, msg); ok {
 		return m, m.maybeQuit(cmd)
 	}
@@ -346,6 +354,8 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		cmd, handled = m.runs.key(m, k)
 	case scrHelp:
 		cmd, handled = m.helpKey(k)
+	case scrGuidelines:
+		cmd, handled = m.guide.key(m, k)
 	}
 	if handled {
 		return cmd
@@ -362,6 +372,11 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 			return m.show(m.back)
 		}
 		return m.show(scrHelp)
+	case key.Matches(k, km.guidelines):
+		if m.screen == scrGuidelines {
+			return m.show(m.back)
+		}
+		return m.show(scrGuidelines)
 	case key.Matches(k, km.blind):
 		m.blind = !m.blind
 		if m.blind {
@@ -373,7 +388,7 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, km.undo):
 		return m.undo()
 	case key.Matches(k, km.back):
-		if m.screen == scrPair || m.screen == scrHelp {
+		if overlay(m.screen) {
 			return m.show(m.back)
 		}
 	// Direct screen keys: F-keys are unreliable in terminals.
@@ -403,10 +418,9 @@ func (m *Model) setStyles(dark bool) {
 
 // show switches screens and loads what the new screen needs.
 func (m *Model) show(s screen) tea.Cmd {
-	if s != scrHelp && s != scrPair {
+	if !overlay(s) {
 		m.back = s
-	}
-	if s == scrHelp && m.screen != scrHelp && m.screen != scrPair {
+	} else if s != scrPair && !overlay(m.screen) {
 		m.back = m.screen
 	}
 	m.screen = s
@@ -433,6 +447,8 @@ func (m *Model) show(s screen) tea.Cmd {
 		return m.adj.loadCmd(m, true)
 	case scrRuns:
 		return m.runs.historyCmd(m)
+	case scrGuidelines:
+		return m.guide.loadCmd(m)
 	}
 	return nil
 }
@@ -441,7 +457,7 @@ func (m *Model) show(s screen) tea.Cmd {
 // now (whose list j/k walk there).
 func (m *Model) openPair(id int64) tea.Cmd {
 	from := m.screen
-	if from == scrPair || from == scrHelp {
+	if overlay(from) {
 		from = m.back
 	}
 	return m.openPairFrom(id, from)
@@ -761,7 +777,7 @@ func (m *Model) onWriteDone(msg writeDoneMsg) tea.Cmd {
 // undoScreen is the screen whose undo stack u uses here: the Help screen
 // undoes on the screen it was opened from.
 func (m *Model) undoScreen() screen {
-	if m.screen == scrHelp {
+	if m.screen == scrHelp || m.screen == scrGuidelines {
 		return m.back
 	}
 	return m.screen
@@ -901,6 +917,8 @@ func (m *Model) render() string {
 			body = m.runs.view(m, w, bodyH)
 		case scrHelp:
 			body = m.helpView(w, bodyH)
+		case scrGuidelines:
+			body = m.guide.view(m, w, bodyH)
 		}
 	}
 	var b strings.Builder
@@ -931,7 +949,11 @@ func (m *Model) headerLine(w int) string {
 	if m.banner != "" {
 		return m.sty.warn.Render(" ⚠ " + m.banner)
 	}
-	for _, i := range m.tabs() {
+	tabs := m.tabs()
+	if !slices.Contains(tabs, m.screen) {
+		tabs = append(tabs, m.screen) // a screen off the tab order, shown while open
+	}
+	for _, i := range tabs {
 		name := screenNames[i]
 		if i == m.screen {
 			b.WriteString(" " + m.sty.tabActive.Render(name) + " ")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -117,5 +118,41 @@ func TestStatsHintsTheNextStep(t *testing.T) {
 	mustCLI(t, db, "mine")
 	if out := mustCLI(t, db, "stats"); strings.Contains(out, "next:") || strings.Contains(out, "pairs 0") {
 		t.Fatalf("after mine:\n%s", out)
+	}
+}
+
+// Issue 12.15: guidelines come in with init --guidelines or guidelines set,
+// are stored in the workspace, and guidelines show prints them back.
+func TestGuidelinesCLI(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "ws.db")
+	bad := cliFile(t, dir, "bad.md", "\xff\xfe binary")
+	if _, _, err := coreCLI(t, db, "init", "--guidelines", bad); err == nil || !strings.Contains(err.Error(), "bad.md") {
+		t.Fatalf("init with a bad guidelines file: %v", err)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Fatal("a refused guidelines file left a workspace behind")
+	}
+	g := cliFile(t, dir, "g.md", "# Rules\n\nGrade the answer.\n")
+	if out := mustCLI(t, db, "init", "--guidelines", g); !strings.Contains(out, "guidelines from "+g) {
+		t.Fatalf("init --guidelines: %q", out)
+	}
+	if out := mustCLI(t, db, "guidelines", "show"); out != "# Rules\n\nGrade the answer.\n" {
+		t.Fatalf("guidelines show: %q", out)
+	}
+	g2 := cliFile(t, dir, "g2.md", "Be brief.")
+	mustCLI(t, db, "guidelines", "set", g2)
+	if out := mustCLI(t, db, "guidelines", "show"); out != "Be brief.\n" {
+		t.Fatalf("after set: %q", out)
+	}
+	if _, _, err := coreCLI(t, db, "guidelines", "set", filepath.Join(dir, "missing.md")); err == nil {
+		t.Fatal("a missing file was accepted")
+	}
+	if _, _, err := coreCLI(t, db, "guidelines", "set", dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("a folder: %v", err)
+	}
+	mustCLI(t, db, "guidelines", "clear")
+	if out := mustCLI(t, db, "guidelines", "show"); !strings.Contains(out, "no guidelines") {
+		t.Fatalf("after clear: %q", out)
 	}
 }
