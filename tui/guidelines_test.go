@@ -11,7 +11,7 @@ import (
 // back to the pair being graded, which stays as it was.
 func TestGuidelinesScreen(t *testing.T) {
 	f := newFixture(t)
-	d := newDriver(t, f, Options{Annotator: "alice", Command: "qrelbench --db w.db"}, 80, 24)
+	d := newDriver(t, f, Options{Annotator: "alice", Command: "qrelbench --db w.db"}, 100, 24)
 	p := d.curPair()
 	if !strings.Contains(d.screen(), "i guidelines") {
 		t.Errorf("the Grade footer does not offer the guidelines:\n%s", d.screen())
