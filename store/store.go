@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -51,14 +52,50 @@ type Store struct {
 	path  string
 	scale Scale
 	stmts map[string]*sql.Stmt // prepared statements of this transaction
+	prep  *stmtCache           // statements prepared on the pool, shared by every transaction
 
 	gate       *writeGate // shared by the Stores of this file in this process
 	background bool       // transactions give way to interactive ones
 	readOnly   bool       // opened by OpenReadOnly
 }
 
-// stmt returns a prepared statement, cached for the life of a transaction so
-// that bulk imports and labeling batches parse each statement once.
+// stmtCache holds statements prepared on the pool. database/sql prepares
+// each once per connection and a transaction reuses it (Tx.StmtContext), so
+// many small transactions — a labeling run commits every answer as it
+// arrives — do not parse the same SQL again each time.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st, nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[query] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = nil
+}
+
+// stmt returns a prepared statement of this transaction, cached for its
+// life and built on the pool's (see stmtCache).
 func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if !s.inTx {
 		return s.db.PrepareContext(ctx, query)
@@ -66,10 +103,20 @@ func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := s.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := s.h.PrepareContext(ctx, query)
+	tx, ok := s.h.(*sql.Tx)
+	if !ok || s.prep == nil {
+		st, err := s.h.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		s.stmts[query] = st
+		return st, nil
+	}
+	ps, err := s.prep.get(ctx, s.db, query)
 	if err != nil {
 		return nil, err
 	}
+	st := tx.StmtContext(ctx, ps)
 	s.stmts[query] = st
 	return st, nil
 }
@@ -148,7 +195,7 @@ func create(ctx context.Context, path string, scale Scale, demo bool) (*Store, e
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, h: db, path: path, gate: gateFor(path)}
+	s := &Store{db: db, h: db, path: path, gate: gateFor(path), prep: &stmtCache{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		os.Remove(path)
@@ -210,7 +257,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, h: db, path: path, gate: gateFor(path)}
+	s := &Store{db: db, h: db, path: path, gate: gateFor(path), prep: &stmtCache{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, notWorkspace(path, err)
@@ -316,6 +363,9 @@ func notWorkspace(path string, err error) error {
 func (s *Store) Close() error {
 	if s.inTx {
 		return nil
+	}
+	if s.prep != nil {
+		s.prep.close()
 	}
 	return s.db.Close()
 }
