@@ -41,7 +41,7 @@ func (c *Client) grade(ctx context.Context, query string, doc Doc) Judgment {
 				lp = false
 				continue
 			}
-			j.Status, j.Error = StatusError, cerr.msg
+			j.Status, j.Error, j.Canceled = StatusError, cerr.msg, cerr.canceled
 			if cerr.refused {
 				j.Status = StatusRefused
 			}

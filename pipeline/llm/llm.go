@@ -125,8 +125,11 @@ type Judgment struct {
 	Raw         string // raw model output text (always kept)
 	Status      Status
 	Error       string // for error, unparseable and refused
-	TokensIn    int
-	TokensOut   int
+	// Canceled: the call was stopped (its context ended, or a drain began,
+	// see Draining) before an answer came: there is nothing to record.
+	Canceled  bool
+	TokensIn  int
+	TokensOut int
 	// CachedTokens are prompt tokens served from the prefix/prompt cache.
 	CachedTokens int
 	Latency      time.Duration // wall time of the successful attempt

@@ -66,6 +66,30 @@ type callOpts struct {
 	timeout   time.Duration
 }
 
+// drainKey carries the drain signal of Draining.
+type drainKey struct{}
+
+// Draining returns a context for Grade (and the other calls) under which,
+// once stop is done, no new attempt starts — no first request still
+// waiting for a slot or a rate limiter, no retry — while a request already
+// sent may still deliver its answer until ctx itself ends. A labeling run
+// stopped by Ctrl-C uses it to collect the answers it has paid for.
+func Draining(ctx, stop context.Context) context.Context {
+	return context.WithValue(ctx, drainKey{}, stop)
+}
+
+// waitContext is what waiting between attempts listens to: ctx, ended
+// early by the drain signal when there is one.
+func waitContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	stop, ok := ctx.Value(drainKey{}).(context.Context)
+	if !ok {
+		return ctx, func() {}
+	}
+	w, cancel := context.WithCancel(ctx)
+	unhook := context.AfterFunc(stop, cancel)
+	return w, func() { unhook(); cancel() }
+}
+
 // call runs fn (one HTTP request) with per-attempt timeout, concurrency and
 // rate limits, retrying transient failures with exponential backoff and full
 // jitter, honouring Retry-After. It increments *attempts per HTTP request and
@@ -74,29 +98,31 @@ func (c *Client) call(ctx context.Context, attempts *int, o callOpts, fn func(ct
 	if o.timeout <= 0 {
 		o.timeout = c.cfg.Timeout
 	}
+	wctx, endWait := waitContext(ctx)
+	defer endWait()
 	for retry := 0; ; retry++ {
-		if ctx.Err() != nil {
+		if wctx.Err() != nil {
 			return 0, errCanceled
 		}
 		if until := c.pauseNs.Load(); until > 0 {
-			if d := time.Until(time.Unix(0, until)); d > 0 && !sleep(ctx, d) {
+			if d := time.Until(time.Unix(0, until)); d > 0 && !sleep(wctx, d) {
 				return 0, errCanceled
 			}
 		}
 		if o.limited {
 			if c.rpm != nil {
-				if err := c.rpm.Wait(ctx); err != nil {
-					return 0, c.limiterErr(ctx, err)
+				if err := c.rpm.Wait(wctx); err != nil {
+					return 0, c.limiterErr(wctx, err)
 				}
 			}
 			if c.tpm != nil {
-				if err := c.tpm.WaitN(ctx, min(max(o.estTokens, 1), c.tpm.Burst())); err != nil {
-					return 0, c.limiterErr(ctx, err)
+				if err := c.tpm.WaitN(wctx, min(max(o.estTokens, 1), c.tpm.Burst())); err != nil {
+					return 0, c.limiterErr(wctx, err)
 				}
 			}
 			select {
 			case c.sem <- struct{}{}:
-			case <-ctx.Done():
+			case <-wctx.Done():
 				return 0, errCanceled
 			}
 		}
@@ -132,7 +158,7 @@ func (c *Client) call(ctx context.Context, attempts *int, o callOpts, fn func(ct
 				}
 			}
 		}
-		if !sleep(ctx, d) {
+		if !sleep(wctx, d) {
 			return 0, errCanceled
 		}
 	}
