@@ -67,7 +67,7 @@ func LabelBatch(ctx context.Context, st *store.Store, opt BatchOptions) (string,
 			return "", err
 		}
 		if run.ID == 0 {
-			return "nothing to grade: every pair already has a judgment by " + lab.Name, nil
+			return "nothing to grade: every pair already has a grade by " + lab.Name, nil
 		}
 	}
 	for {
@@ -102,7 +102,7 @@ func LabelBatch(ctx context.Context, st *store.Store, opt BatchOptions) (string,
 }
 
 func submitBatch(ctx context.Context, st *store.Store, client *llm.Client, lab store.Labeler, opt LabelOptions) (store.Run, error) {
-	views, err := st.PairViews(ctx, store.PairFilter{QueryExtIDs: opt.Queries, UngradedBy: lab.ID, RetryFailed: opt.RetryFailed, Limit: opt.Limit})
+	views, err := st.PairViews(ctx, store.PairFilter{QueryExtIDs: opt.Queries, UngradedBy: lab.ID, Limit: opt.Limit})
 	if err != nil {
 		return store.Run{}, err
 	}

@@ -15,37 +15,119 @@ import (
 
 // LabelOptions configure a labeling run.
 type LabelOptions struct {
-	Labeler     string
-	All         bool     // regrade pairs this labeler already graded
-	RetryFailed bool     // also retry unparseable and refused pairs
+	Labeler string
+	All     bool // regrade every pair, graded or not
+	// RetryFailed is what every run does now: a failure is not a grade, so
+	// pairs whose last attempt failed (error, unparseable, refused) are
+	// asked again by a plain rerun. Kept so that callers compile.
+	//
+	// Deprecated: failed pairs are always retried; this changes nothing.
+	RetryFailed bool
 	Limit       int      // at most this many pairs (0: all)
 	Queries     []string // only these query ids (empty: all)
 	Concurrency int      // overrides the labeler's setting (model labelers)
-	Progress    ProgressFunc
+	// ParseRetries is how many times an unparseable answer is asked again
+	// at once, each failure kept in the history, before the pair is
+	// recorded as failed (0: DefaultParseRetries; negative: none).
+	ParseRetries int
+	// DrainTimeout is how long a canceled run waits for the answers it has
+	// already asked for, to store them (0: DefaultDrainTimeout; negative:
+	// it does not wait).
+	DrainTimeout time.Duration
+	// ClaimTTL is how long a claim on a pair (see store.ClaimPairs) lasts
+	// unless the run renews it: how soon the pairs of a run whose process
+	// died are taken over (0: store.DefaultClaimTTL).
+	ClaimTTL time.Duration
+	Progress ProgressFunc
+}
+
+// Defaults of LabelOptions.
+const (
+	DefaultParseRetries = 2
+	DefaultDrainTimeout = 10 * time.Second
+)
+
+func (o LabelOptions) parseRetries() int {
+	switch {
+	case o.ParseRetries < 0:
+		return 0
+	case o.ParseRetries == 0:
+		return DefaultParseRetries
+	}
+	return o.ParseRetries
+}
+
+func (o LabelOptions) drainTimeout() time.Duration {
+	switch {
+	case o.DrainTimeout < 0:
+		return 0
+	case o.DrainTimeout == 0:
+		return DefaultDrainTimeout
+	}
+	return o.DrainTimeout
+}
+
+func (o LabelOptions) claimTTL() time.Duration {
+	if o.ClaimTTL <= 0 {
+		return store.DefaultClaimTTL
+	}
+	return o.ClaimTTL
 }
 
 // labelParams are stored with the run so a rerun knows whether it resumes
 // the same job.
 type labelParams struct {
 	All         bool     `json:"all,omitempty"`
-	RetryFailed bool     `json:"retry_failed,omitempty"`
 	Limit       int      `json:"limit,omitempty"`
 	Queries     []string `json:"queries,omitempty"`
 	Concurrency int      `json:"concurrency,omitempty"`
 }
 
-// flushEvery bounds how long a finished judgment waits before it is
-// committed; flushSize bounds a write transaction.
+// resumeCommand is the command line that continues a run with these
+// parameters.
+func (p labelParams) resumeCommand(labeler string) string {
+	c := "qrelbench label --labeler " + labeler
+	if p.All {
+		c += " --all"
+	}
+	if p.Limit > 0 {
+		c += fmt.Sprintf(" --limit %d", p.Limit)
+	}
+	if len(p.Queries) > 0 {
+		c += " --query " + strings.Join(p.Queries, ",")
+	}
+	if p.Concurrency > 0 {
+		c += fmt.Sprintf(" --concurrency %d", p.Concurrency)
+	}
+	return c
+}
+
+// claimBatch is how many pairs a model run claims per transaction; flushSize
+// bounds a write transaction.
 const (
-	flushEvery = 200 * time.Millisecond
+	claimBatch = 64
 	flushSize  = 500
 )
 
 // Label grades every pair the labeler has not graded yet (or all of them),
-// recording each judgment and the run's progress as it goes. A canceled
-// context stops it cleanly: finished judgments are committed, in-flight
-// requests are dropped, and a rerun resumes the same run without paying
-// again for finished pairs.
+// recording each judgment and the run's progress as it goes.
+//
+// What it promises, for model labelers (the ones that cost money):
+//   - Each pair is claimed in the workspace before its request is sent, so
+//     runs of one labeler working at once (two terminals, the workbench
+//     beside the CLI, two machines on a shared disk) divide the pairs; a
+//     pair finished by one is finished for the others.
+//   - An answer is committed before the request that got it is replaced by
+//     another, so a crash or kill -9 loses at most the answers of the
+//     requests in flight (Concurrency); the claims of a dead process are
+//     taken over (at once on the same machine, else after ClaimTTL).
+//   - A canceled context stops sending, waits up to DrainTimeout for the
+//     answers already asked for and stores them; the run is recorded as
+//     interrupted with the command that resumes it.
+//   - An unparseable answer is asked again (ParseRetries), each failure kept
+//     in the history; a failure is never a grade, and a rerun retries it.
+//   - The run's counts are what this run did: Done (verdicts, ok or failed),
+//     Failed, Retried, and a Total that ends equal to Done when it finishes.
 func Label(ctx context.Context, st *store.Store, opt LabelOptions) (store.Run, error) {
 	lab, err := st.Labeler(ctx, opt.Labeler)
 	if err != nil {
@@ -76,19 +158,32 @@ func Label(ctx context.Context, st *store.Store, opt LabelOptions) (store.Run, e
 	default:
 		return store.Run{}, fmt.Errorf("labeler %q has no endpoint and no embedded model", lab.Name)
 	}
-	params := labelParams{All: opt.All, RetryFailed: opt.RetryFailed, Limit: opt.Limit, Queries: opt.Queries, Concurrency: opt.Concurrency}
-	run, resuming, err := resumable(ctx, st, store.RunLabeling, lab.ID, params)
+	params := labelParams{All: opt.All, Limit: opt.Limit, Queries: opt.Queries, Concurrency: opt.Concurrency}
+	// Model runs claim what they send under an owner token; in-process
+	// graders cost nothing and claim nothing.
+	owner, ttl := "", opt.claimTTL()
+	if client != nil {
+		owner = store.NewOwner()
+		defer store.EndOwner(owner)
+		// A process that died on this machine (kill -9, a crash) left
+		// claims: take its pairs back now rather than when they expire.
+		if _, err := st.Background().FreeDeadClaims(ctx, lab.ID, owner); err != nil {
+			return store.Run{}, err
+		}
+	}
+	run, resuming, err := resumableFor(ctx, st, store.RunLabeling, lab.ID, params, owner, ttl)
 	if err != nil {
 		return run, err
 	}
-	filter := store.PairFilter{QueryExtIDs: opt.Queries, UngradedBy: lab.ID, RetryFailed: opt.RetryFailed}
-	if opt.All {
-		filter.RegradeRun = run.ID
-		if !resuming {
-			// A new run has judged nothing yet: every pair is pending. (A
-			// RegradeRun of 0 would be ignored and --all regrade nothing.)
-			filter.UngradedBy = 0
+	var peers []int64
+	if owner != "" {
+		if peers, err = st.LiveRuns(ctx, store.RunLabeling, lab.ID, run.ID); err != nil {
+			return run, err
 		}
+	}
+	filter := store.PairFilter{QueryExtIDs: opt.Queries, UngradedBy: lab.ID, Regrade: opt.All, FinishedIn: peers}
+	if resuming {
+		filter.FinishedIn = append([]int64{run.ID}, peers...)
 	}
 	queryIDs, total, err := pendingQueries(ctx, st, filter, opt.Queries)
 	if err != nil {
@@ -102,59 +197,73 @@ func Label(ctx context.Context, st *store.Store, opt LabelOptions) (store.Run, e
 		opt.Progress.send(Progress{Kind: store.RunLabeling, Labeler: lab.Name, Finished: true, Status: store.RunDone})
 		return run, nil
 	}
+	if !resuming {
+		run.Owner, run.AliveUntil = owner, time.Now().Add(ttl)
+	}
 	notice, err := begin(ctx, st, &run, resuming)
 	if err != nil {
 		return run, err
 	}
+	filter.FinishedIn = append([]int64{run.ID}, peers...)
 	if err := st.SetRunTotal(ctx, run.ID, run.Done+total); err != nil {
 		return run, finish(st, run.ID, err)
-	}
-	if opt.All {
-		// From here on the run has an id: skip what it has regraded.
-		filter.UngradedBy, filter.RegradeRun = lab.ID, run.ID
 	}
 
 	w := newWriter(st, run, lab, total, opt.Progress)
 	w.notice(notice)
-	results := make(chan store.Judgment, 4096)
-	// If the workspace cannot take the results (disk full, say), stop
-	// asking the model: answers that cannot be stored are paid for nothing.
-	workCtx, stopWork := context.WithCancel(ctx)
-	defer stopWork()
-	var workErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(results)
-		workErr = produce(workCtx, st, filter, queryIDs, opt.Limit, group, client, lab, results)
-	}()
-	writeErr := w.consume(ctx, results, stopWork)
-	wg.Wait()
-	if client != nil && client.FellBack() {
-		w.notice("the endpoint could not return logprobs: graded in json mode instead")
+	if client == nil {
+		err = gradeInProcess(ctx, st, filter, queryIDs, opt.Limit, group, lab, w)
+	} else {
+		m := &modelRun{st: st.Background(), lab: lab, client: client, owner: owner, ttl: ttl, runID: run.ID,
+			filter: filter, queryIDs: queryIDs, limit: opt.Limit, parseRetries: opt.parseRetries(), w: w,
+			peers: map[int64]bool{}}
+		for _, id := range peers {
+			m.peers[id] = true
+			w.notice(sharingNotice(id, lab.Name))
+		}
+		err = m.grade(ctx, opt.drainTimeout())
+		if client.FellBack() {
+			w.notice("the endpoint could not return logprobs: graded in json mode instead")
+		}
 	}
-	err = errors.Join(workErr, writeErr)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
-	return w.finish(err)
+	return w.finish(err, filter, opt.Limit, params)
 }
+
+func sharingNotice(runID int64, labeler string) string {
+	return fmt.Sprintf("run %d of %s is grading at the same time: the two share the pairs", runID, labeler)
+}
+
+// interruptedError is a run stopped by its context (Ctrl-C) that a rerun of
+// the same command resumes. It wraps the context's error.
+type interruptedError struct {
+	msg   string
+	cause error
+}
+
+func (e *interruptedError) Error() string { return e.msg }
+func (e *interruptedError) Unwrap() error { return e.cause }
 
 // resumable returns the newest unfinished run of this kind and labeler when
 // it was asked the same thing (resuming=true), or a new, not yet recorded
 // run with these parameters.
 func resumable(ctx context.Context, st *store.Store, kind string, labelerID int64, params any) (store.Run, bool, error) {
+	return resumableFor(ctx, st, kind, labelerID, params, "", 0)
+}
+
+// resumableFor is resumable for runs that claim their work under an owner:
+// a run another live process is working on is not resumed (a new run is
+// started beside it), and a resumed run is taken for owner.
+func resumableFor(ctx context.Context, st *store.Store, kind string, labelerID int64, params any, owner string, ttl time.Duration) (store.Run, bool, error) {
 	pj, err := json.Marshal(params)
 	if err != nil {
 		return store.Run{}, false, err
 	}
-	prev, ok, err := st.UnfinishedRun(ctx, kind, labelerID)
-	if err != nil {
-		return prev, false, err
-	}
-	if ok && string(prev.Params) == string(pj) {
-		return prev, true, nil
+	prev, ok, err := st.ResumableRun(ctx, kind, labelerID, pj, owner, ttl)
+	if err != nil || ok {
+		return prev, ok, err
 	}
 	return store.Run{Kind: kind, LabelerID: labelerID, Params: pj}, false, nil
 }
@@ -207,38 +316,24 @@ func pendingQueries(ctx context.Context, st *store.Store, f store.PairFilter, on
 	return ids, total, err
 }
 
-// produce loads pending pairs one query at a time and grades them: in
-// process for built-in and embedded labelers, through a pool of concurrent
-// requests for model endpoints (pairs go out in query order so a query's
-// shared prompt prefix is reused by the server's cache).
-func produce(ctx context.Context, st *store.Store, filter store.PairFilter, queryIDs []int64, limit int,
-	group groupGrader, client *llm.Client, lab store.Labeler, results chan<- store.Judgment) error {
-	var pairs chan store.PairView
-	var wg sync.WaitGroup
-	if client != nil {
-		pairs = make(chan store.PairView, 256)
-		workers := max(lab.Config.Concurrency, 1)
-		if workers == 1 && lab.Config.Concurrency == 0 {
-			workers = 8
-		}
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for p := range pairs {
-					j := client.Grade(ctx, p.QueryText, LLMDoc(p.Doc))
-					if ctx.Err() != nil && j.Status == llm.StatusError {
-						continue // interrupted, not failed: left for the rerun
-					}
-					results <- judgmentFrom(p.ID, lab, j, 1)
-				}
-			}()
-		}
-	}
+// gradeInProcess grades pending pairs one query at a time with a built-in or
+// embedded grader (nothing to pay: no claims, no waiting for commits).
+func gradeInProcess(ctx context.Context, st *store.Store, filter store.PairFilter, queryIDs []int64, limit int,
+	group groupGrader, lab store.Labeler, w *writer) error {
+	results := make(chan answer, 4096)
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	var writeErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		writeErr = w.consume(results, stopWork)
+	}()
 	err := func() error {
+		defer close(results)
 		sent := 0
 		for _, qid := range queryIDs {
-			if ctx.Err() != nil {
+			if workCtx.Err() != nil {
 				return nil
 			}
 			f := filter
@@ -249,56 +344,56 @@ func produce(ctx context.Context, st *store.Store, filter store.PairFilter, quer
 					return nil
 				}
 			}
-			views, err := st.PairViews(ctx, f)
+			views, err := st.PairViews(workCtx, f)
 			if err != nil {
+				if workCtx.Err() != nil {
+					return nil
+				}
 				return err
 			}
 			if len(views) == 0 {
 				continue
 			}
 			sent += len(views)
-			if group != nil {
-				js, err := group.GradeGroup(ctx, st, views)
-				if err != nil {
-					return err
-				}
-				for _, j := range js {
-					j.LabelerID, j.PromptVersion = lab.ID, group.PromptVersion()
-					select {
-					case results <- j:
-					case <-ctx.Done():
-						return nil
-					}
-				}
-				continue
+			js, err := group.GradeGroup(workCtx, st, views)
+			if err != nil {
+				return err
 			}
-			for _, v := range views {
+			for _, j := range js {
+				j.LabelerID, j.PromptVersion = lab.ID, group.PromptVersion()
 				select {
-				case pairs <- v:
-				case <-ctx.Done():
+				case results <- answer{j: j}:
+				case <-workCtx.Done():
 					return nil
 				}
 			}
 		}
 		return nil
 	}()
-	if pairs != nil {
-		close(pairs)
-		wg.Wait()
-	}
-	return err
+	<-done
+	return errors.Join(err, writeErr)
 }
 
-// writer commits judgments in batches with the run's progress, in one
-// transaction each, so a crash loses at most the last fraction of a second
-// and never leaves counts out of step with judgments.
+// answer is a judgment on its way to the workspace; ack, when set, gets the
+// outcome of its commit.
+type answer struct {
+	j   store.Judgment
+	ack chan error
+}
+
+// writer commits judgments with the run's progress, in one transaction per
+// group: whatever has arrived while the previous commit ran, so an answer
+// waits for one commit at most and a commit is never of one judgment when
+// many arrive. Counts are never out of step with judgments.
 type writer struct {
 	st      *store.Store
 	run     store.Run
 	lab     store.Labeler
 	started time.Time
-	p       Progress
-	report  ProgressFunc
+
+	mu     sync.Mutex // p and report: notices come from other goroutines
+	p      Progress
+	report ProgressFunc
 }
 
 func newWriter(st *store.Store, run store.Run, lab store.Labeler, total int, report ProgressFunc) *writer {
@@ -310,54 +405,74 @@ func (w *writer) notice(msg string) {
 	if msg == "" {
 		return
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	p := w.p
 	p.Notice, p.Elapsed = msg, time.Since(w.started)
 	w.report.send(p)
 }
 
-func (w *writer) consume(ctx context.Context, in <-chan store.Judgment, onError func()) error {
-	batch := make([]store.Judgment, 0, flushSize)
-	tick := time.NewTicker(flushEvery)
-	defer tick.Stop()
+// put hands a judgment to the writer and returns once it is committed.
+func (w *writer) put(results chan<- answer, j store.Judgment) error {
+	ack := make(chan error, 1)
+	results <- answer{j: j, ack: ack}
+	return <-ack
+}
+
+// consume commits what arrives until in is closed. After a failed commit
+// it commits nothing more (onError stops the work) and acks the error.
+func (w *writer) consume(in <-chan answer, onError func()) error {
+	batch := make([]answer, 0, flushSize)
+	js := make([]store.Judgment, 0, flushSize)
 	var err error
-	flush := func() {
-		if len(batch) == 0 || err != nil {
-			batch = batch[:0]
-			return
-		}
-		if err = w.commit(batch); err != nil {
-			onError()
-		}
-		batch = batch[:0]
-	}
-	for {
-		select {
-		case j, ok := <-in:
-			if !ok {
-				flush()
-				return err
+	for a := range in {
+		batch = append(batch[:0], a)
+	fill:
+		for len(batch) < flushSize {
+			select {
+			case a, ok := <-in:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, a)
+			default:
+				break fill
 			}
-			j.RunID = w.run.ID
-			batch = append(batch, j)
-			if len(batch) >= flushSize {
-				flush()
+		}
+		if err == nil {
+			js = js[:0]
+			for _, a := range batch {
+				a.j.RunID = w.run.ID
+				js = append(js, a.j)
 			}
-		case <-tick.C:
-			flush()
+			if err = w.commit(js); err != nil {
+				onError()
+			}
+		}
+		for _, a := range batch {
+			if a.ack != nil {
+				a.ack <- err
+			}
 		}
 	}
+	return err
 }
 
 // tally is what a batch of judgments adds to its run, and the reason of its
-// last failure.
+// last failure. A retried attempt is paid for but is not a verdict.
 func tally(js []store.Judgment) (d store.RunDelta, lastErr string) {
 	for _, j := range js {
-		d.Done++
-		if j.Status != store.StatusOK {
+		switch {
+		case j.Retrying:
+			d.Retried++
+		case j.Status != store.StatusOK:
+			d.Done++
 			d.Failed++
-			if j.Reason != "" {
-				lastErr = j.Reason
-			}
+		default:
+			d.Done++
+		}
+		if j.Status != store.StatusOK && j.Reason != "" {
+			lastErr = j.Reason
 		}
 		d.TokensIn += int64(j.TokensIn)
 		d.TokensOut += int64(j.TokensOut)
@@ -369,7 +484,9 @@ func tally(js []store.Judgment) (d store.RunDelta, lastErr string) {
 func (w *writer) commit(batch []store.Judgment) error {
 	d, lastErr := tally(batch)
 	now := time.Now()
+	w.mu.Lock()
 	d.BusySeconds = now.Sub(w.started).Seconds() - w.p.Elapsed.Seconds()
+	w.mu.Unlock()
 	// Commit even when the run's context was canceled: these results are
 	// paid for.
 	err := w.st.Background().Tx(context.Background(), func(tx *store.Store) error {
@@ -381,8 +498,11 @@ func (w *writer) commit(batch []store.Judgment) error {
 	if err != nil {
 		return err
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.p.Done += d.Done
 	w.p.Failed += d.Failed
+	w.p.Retried += d.Retried
 	w.p.TokensIn += d.TokensIn
 	w.p.TokensOut += d.TokensOut
 	w.p.CostUSD += d.CostUSD
@@ -394,17 +514,59 @@ func (w *writer) commit(batch []store.Judgment) error {
 	return nil
 }
 
-func (w *writer) finish(err error) (store.Run, error) {
+// finish makes the run's total true — what it did when it finished, what
+// it did plus what is left when it stopped early — and records how it
+// ended. A canceled run is interrupted, with the command that resumes it.
+func (w *writer) finish(err error, left store.PairFilter, limit int, params labelParams) (store.Run, error) {
+	bg := context.Background()
+	stored, rerr := w.st.Run(bg, w.run.ID)
+	if rerr != nil {
+		return endRun(w.st, w.run, w.p, w.report, errors.Join(err, rerr))
+	}
+	w.mu.Lock()
+	done, planned := w.p.Done, w.p.Total
+	w.mu.Unlock()
+	total := stored.Done
+	if err != nil {
+		// Pairs still pending (claimed by others or not) are this run's to do.
+		if n, cerr := w.st.CountPairs(bg, left); cerr == nil {
+			if limit > 0 {
+				n = min(n, max(limit-done, 0))
+			}
+			total += n
+		}
+	}
+	if total != stored.Total {
+		if serr := w.st.SetRunTotal(bg, w.run.ID, total); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	}
+	w.mu.Lock()
+	w.p.Total = total - (stored.Done - done)
 	w.p.Elapsed = time.Since(w.started)
-	return endRun(w.st, w.run, w.p, w.report, err)
+	if err == nil && planned > w.p.Total {
+		p := w.p
+		p.Notice = fmt.Sprintf("%d of the pairs were graded by another run at the same time", planned-w.p.Total)
+		w.report.send(p)
+	}
+	p := w.p
+	w.mu.Unlock()
+	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		err = &interruptedError{cause: err, msg: fmt.Sprintf("interrupted: %d pairs graded, resume with `%s`",
+			stored.Done, params.resumeCommand(w.lab.Name))}
+	}
+	return endRun(w.st, w.run, p, w.report, err)
 }
 
-// endRun records how a run ended — done, canceled (by Ctrl-C or a
-// deadline) or failed with err — sends the final progress and returns the
+// endRun records how a run ended — done, interrupted (a labeling run
+// stopped by Ctrl-C), canceled (by Ctrl-C or a deadline) or failed with err — sends the final progress and returns the
 // run as stored.
 func endRun(st *store.Store, run store.Run, p Progress, report ProgressFunc, err error) (store.Run, error) {
 	status := store.RunDone
+	var interrupted *interruptedError
 	switch {
+	case errors.As(err, &interrupted):
+		status = store.RunInterrupted
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		status = store.RunCanceled
 	case err != nil:

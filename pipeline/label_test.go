@@ -131,22 +131,26 @@ func TestLabelFaultsStatusesAndRetries(t *testing.T) {
 		}
 	}
 
-	// Run 1: every pair once.
+	// Run 1: every pair once; an unparseable answer is asked again at once
+	// (twice at most), each failed attempt kept in the history.
 	var log1 progressLog
 	run, err := Label(ctx, st, LabelOptions{Labeler: "gpt", Progress: log1.add})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Status != store.RunDone || run.Done != 12 || run.Failed != 5 || run.Total != 12 {
+	if run.Status != store.RunDone || run.Done != 12 || run.Failed != 4 || run.Retried != 3 || run.Total != 12 {
 		t.Fatalf("run 1: %+v", run)
 	}
 	log1.checkMonotone(t, 12, store.RunDone)
+	if end := log1.events[len(log1.events)-1]; end.Retried != 3 || end.Failed != 4 {
+		t.Fatalf("run 1 final progress %+v", end)
+	}
 	check("run 1", map[string]want{
 		"d0":  {store.StatusOK, 1, 1, 1, "", `{"grade":1}`},
 		"d1":  {store.StatusError, -1, 1, 1, "http 400", ""},
-		"d2":  {store.StatusUnparseable, -1, 1, 1, "grade 7 out of scale 0..3", `{"grade":7}`},
+		"d2":  {store.StatusOK, 3, 2, 1, "", `{"grade":3}`},
 		"d3":  {store.StatusError, -1, 1, 1, "malformed", ""},
-		"d4":  {store.StatusUnparseable, -1, 1, 1, "not a JSON object", "I think this document is quite relevant."},
+		"d4":  {store.StatusUnparseable, -1, 3, 1, "not a JSON object", "I think this document is quite relevant."},
 		"d5":  {store.StatusOK, 2, 3, 3, "", ""},
 		"d6":  {store.StatusOK, 1, 2, 2, "", ""},
 		"d7":  {store.StatusOK, 3, 2, 2, "", ""},
@@ -155,67 +159,82 @@ func TestLabelFaultsStatusesAndRetries(t *testing.T) {
 		"d10": {store.StatusOK, 0, 1, 1, "", ""},
 		"d11": {store.StatusOK, 3, 1, 1, "", ""},
 	})
+	// The history holds each failed attempt, marked as retried, then the
+	// run's verdict.
+	history := func(doc string) []string {
+		t.Helper()
+		rows, err := st.DB().Query(`SELECT status, retrying FROM judgment_history WHERE labeler_id = ? AND pair_id = ? ORDER BY id`, lab.ID, pairs["q0/"+doc])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			var r bool
+			rows.Scan(&s, &r)
+			if r {
+				s += "(retried)"
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	if h := fmt.Sprint(history("d2")); h != "[unparseable(retried) ok]" {
+		t.Errorf("d2 history %s", h)
+	}
+	if h := fmt.Sprint(history("d4")); h != "[unparseable(retried) unparseable(retried) unparseable]" {
+		t.Errorf("d4 history %s", h)
+	}
 	js := judgments(t, st, lab.ID)
-	sum := checkCosts(t, f, js, docOf, 1)
-	if !approx(run.CostUSD, sum) || !approx(run.CostUSD, f.paidCost) {
-		t.Fatalf("run 1 cost %g, judgments %g, server charged %g", run.CostUSD, sum, f.paidCost)
-	}
-	var tin, tout int64
-	for _, j := range js {
-		tin, tout = tin+int64(j.TokensIn), tout+int64(j.TokensOut)
-	}
-	if run.TokensIn != tin || run.TokensOut != tout {
-		t.Fatalf("run 1 tokens %d/%d, judgments %d/%d", run.TokensIn, run.TokensOut, tin, tout)
+	checkCosts(t, f, js, docOf, 1)
+	// The run paid for every answer, retried ones included.
+	if !approx(run.CostUSD, f.paidCost) {
+		t.Fatalf("run 1 cost %g, server charged %g", run.CostUSD, f.paidCost)
 	}
 
-	// Run 2: a plain rerun retries only the error pairs.
+	// Run 2: a failure is not a grade: a plain rerun asks again every pair
+	// whose last attempt failed (errors, unparseable, refused).
 	before := f.total.Load()
 	paidBefore := f.paidCost
-	run2, err := Label(ctx, st, LabelOptions{Labeler: "gpt"})
+	var log2 progressLog
+	run2, err := Label(ctx, st, LabelOptions{Labeler: "gpt", Progress: log2.add})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run2.ID == run.ID || run2.Done != 2 || run2.Failed != 0 || f.total.Load()-before != 2 {
+	if run2.ID == run.ID || run2.Done != 4 || run2.Failed != 1 || run2.Retried != 2 || f.total.Load()-before != 6 {
 		t.Fatalf("run 2: %+v, %d requests", run2, f.total.Load()-before)
 	}
+	log2.checkMonotone(t, 4, store.RunDone)
 	if !approx(run2.CostUSD, f.paidCost-paidBefore) {
 		t.Fatalf("run 2 cost %g, server charged %g", run2.CostUSD, f.paidCost-paidBefore)
 	}
 	check("run 2", map[string]want{
+		"d0": {store.StatusOK, 1, 1, 1, "", ""},
 		"d1": {store.StatusOK, 2, 2, 1, "", ""},
-		"d2": {store.StatusUnparseable, -1, 1, 1, "out of scale", ""},
+		"d2": {store.StatusOK, 3, 2, 1, "", ""},
 		"d3": {store.StatusOK, 0, 2, 1, "", ""},
-		"d4": {store.StatusUnparseable, -1, 1, 1, "", ""},
-		"d9": {store.StatusRefused, -1, 1, 1, "", ""},
+		"d4": {store.StatusUnparseable, -1, 6, 1, "", ""},
+		"d9": {store.StatusOK, 1, 2, 1, "", ""},
 	})
 
-	// Run 3: RetryFailed retries unparseable and refused pairs.
+	// Run 3: the deprecated RetryFailed changes nothing: only the pair that
+	// keeps failing is asked again.
 	before = f.total.Load()
 	run3, err := Label(ctx, st, LabelOptions{Labeler: "gpt", RetryFailed: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run3.Done != 3 || run3.Failed != 1 || f.total.Load()-before != 3 {
+	if run3.Done != 1 || run3.Failed != 1 || f.total.Load()-before != 3 {
 		t.Fatalf("run 3: %+v, %d requests", run3, f.total.Load()-before)
 	}
-	check("run 3", map[string]want{
-		"d0": {store.StatusOK, 1, 1, 1, "", ""},
-		"d2": {store.StatusOK, 3, 2, 1, "", ""},
-		"d4": {store.StatusUnparseable, -1, 2, 1, "", ""},
-		"d9": {store.StatusOK, 1, 2, 1, "", ""},
-	})
-
-	// Run 4: nothing left to grade, no request at all.
-	before = f.total.Load()
-	run4, err := Label(ctx, st, LabelOptions{Labeler: "gpt"})
-	if err != nil {
-		t.Fatal(err)
+	// No failure ever carries a grade; every judgment's cost is its last
+	// answer's usage × price; the runs add up to what the server charged.
+	var graded int
+	st.DB().QueryRow(`SELECT count(*) FROM judgment_history WHERE labeler_id = ? AND status != 'ok' AND grade IS NOT NULL`, lab.ID).Scan(&graded)
+	if graded != 0 {
+		t.Errorf("%d failed attempts carry a grade", graded)
 	}
-	if run4.ID != 0 || run4.Done != 0 || run4.Total != 0 || f.total.Load() != before {
-		t.Fatalf("run 4: %+v, %d requests", run4, f.total.Load()-before)
-	}
-	// Every judgment's cost is its usage × price; the runs add up to what
-	// the server charged.
 	js = judgments(t, st, lab.ID)
 	checkCosts(t, f, js, docOf, 1)
 	runs, _ := st.Runs(ctx, store.RunLabeling, 0)
@@ -241,7 +260,9 @@ func TestLabelCancelResume(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var log1 progressLog
-	run1, err := Label(ctx, st, LabelOptions{Labeler: "gpt", Progress: func(p Progress) {
+	// The requests held by the server never answer: the drain gives up on
+	// them after a moment.
+	run1, err := Label(ctx, st, LabelOptions{Labeler: "gpt", DrainTimeout: 50 * time.Millisecond, Progress: func(p Progress) {
 		log1.add(p)
 		if p.Done >= stopAt {
 			cancel() // Ctrl-C once N answers are saved; the rest hang on the server
@@ -250,10 +271,17 @@ func TestLabelCancelResume(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled run returned %v", err)
 	}
-	log1.checkMonotone(t, stopAt, store.RunCanceled)
+	log1.checkMonotone(t, stopAt, store.RunInterrupted)
 	stored, _ := st.Run(context.Background(), run1.ID)
-	if stored.Status != store.RunCanceled || stored.Done != stopAt || stored.Failed != 0 {
-		t.Fatalf("canceled run: %+v", stored)
+	if stored.Status != store.RunInterrupted || stored.Done != stopAt || stored.Failed != 0 || stored.Total != n ||
+		stored.Error != fmt.Sprintf("interrupted: %d pairs graded, resume with `qrelbench label --labeler gpt`", stopAt) {
+		t.Fatalf("interrupted run: %+v", stored)
+	}
+	if leases, _ := st.DB().Query(`SELECT 1 FROM leases`); leases.Next() {
+		t.Errorf("the interrupted run left claims behind")
+		leases.Close()
+	} else {
+		leases.Close()
 	}
 	if js := judgments(t, st, lab.ID); len(js) != stopAt {
 		t.Fatalf("%d judgments committed, want %d", len(js), stopAt)
@@ -344,7 +372,7 @@ func TestLabelAllRegradesOnce(t *testing.T) {
 	f.served.Store(0)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	run2, err := Label(cctx, st, LabelOptions{Labeler: "gpt", All: true, Progress: func(p Progress) {
+	run2, err := Label(cctx, st, LabelOptions{Labeler: "gpt", All: true, DrainTimeout: 50 * time.Millisecond, Progress: func(p Progress) {
 		if p.Done >= stopAt {
 			cancel()
 		}

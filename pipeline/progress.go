@@ -17,6 +17,7 @@ type Progress struct {
 	Total     int // items this invocation set out to do
 	Done      int // finished with a result (ok or recorded failure)
 	Failed    int // of Done, how many were failures (error, unparseable, refused)
+	Retried   int // unparseable answers asked again at once (not in Done)
 	TokensIn  int64
 	TokensOut int64
 	CostUSD   float64

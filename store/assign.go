@@ -154,7 +154,7 @@ func (s *Store) NextPair(ctx context.Context, annotatorLabelerID int64, opt Assi
 		// The conditions every served pair meets (besides humans < K).
 		cond := `
 			AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.pair_id = a.pair_id AND j.labeler_id = ?)
-			AND a.humans + (SELECT count(*) FROM leases l WHERE l.pair_id = a.pair_id AND l.expires_at > ?) < ?`
+			AND a.humans + (SELECT count(*) FROM leases l WHERE l.pair_id = a.pair_id AND l.expires_at > ? AND l.owner = '') < ?`
 		cargs := []any{annotatorLabelerID, nowMS, k}
 		if excl := len(skips) + len(opt.Keep); excl > 0 {
 			cond += ` AND a.pair_id NOT IN (` + placeholders(excl) + `)`
@@ -298,7 +298,7 @@ func (s *Store) pickFreshQuery(ctx context.Context, me, nowMS int64, h int, cond
 			firstID, firstQ = id, cq
 		}
 		var busy int
-		err = s.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM leases WHERE query_id = ? AND labeler_id != ? AND expires_at > ? LIMIT 1)`, cq, me, nowMS).Scan(&busy)
+		err = s.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM leases WHERE query_id = ? AND labeler_id != ? AND expires_at > ? AND owner = '' LIMIT 1)`, cq, me, nowMS).Scan(&busy)
 		if err != nil {
 			return 0, 0, false, err
 		}
@@ -337,7 +337,7 @@ func (s *Store) RenewLease(ctx context.Context, pairID, labelerID int64, ttl tim
 		var humans, others, mine int
 		var qid int64
 		err = tx.queryRow(ctx, `SELECT a.query_id, a.humans,
-			(SELECT count(*) FROM leases l WHERE l.pair_id = a.pair_id AND l.labeler_id != ? AND l.expires_at > ?),
+			(SELECT count(*) FROM leases l WHERE l.pair_id = a.pair_id AND l.labeler_id != ? AND l.expires_at > ? AND l.owner = ''),
 			(SELECT count(*) FROM judgments j WHERE j.pair_id = a.pair_id AND j.labeler_id = ?)
 			FROM assign_pairs a WHERE a.pair_id = ?`, labelerID, nowMS, labelerID, pairID).Scan(&qid, &humans, &others, &mine)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -374,12 +374,13 @@ type Lease struct {
 	ExpiresAt time.Time
 }
 
-// Leases lists the leases alive at now (zero: time.Now()), by pair.
+// Leases lists annotators' leases alive at now (zero: time.Now()), by
+// pair; model runs' claims (see ClaimPairs) are not among them.
 func (s *Store) Leases(ctx context.Context, now time.Time) ([]Lease, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	rows, err := s.h.QueryContext(ctx, `SELECT pair_id, labeler_id, query_id, expires_at FROM leases WHERE expires_at > ? ORDER BY pair_id, labeler_id`, now.UnixMilli())
+	rows, err := s.h.QueryContext(ctx, `SELECT pair_id, labeler_id, query_id, expires_at FROM leases WHERE expires_at > ? AND owner = '' ORDER BY pair_id, labeler_id`, now.UnixMilli())
 	if err != nil {
 		return nil, err
 	}

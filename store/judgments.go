@@ -38,7 +38,11 @@ type Judgment struct {
 	Attempts      int
 	PromptVersion string
 	RunID         int64
-	UpdatedAt     time.Time
+	// Retrying marks a failed attempt that its run asks again at once: kept
+	// in the history, but not the run's verdict on the pair, and the run
+	// keeps its claim on the pair (see ClaimPairs).
+	Retrying  bool
+	UpdatedAt time.Time
 	// HistoryID is the judgment_history row of the change PutJudgment just
 	// recorded (0 on judgments read back): what UndoChange takes back.
 	HistoryID int64
@@ -108,17 +112,17 @@ func (s *Store) putJudgment(ctx context.Context, j *Judgment) error {
 		probs = string(b)
 	}
 	t := now()
-	if _, err := s.exec(ctx, `INSERT INTO judgments(pair_id, labeler_id, grade, status, probs, expected, reason, raw, note, tokens_in, tokens_out, latency_ms, cost_usd, attempts, prompt_version, run_id, created_at, updated_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	if _, err := s.exec(ctx, `INSERT INTO judgments(pair_id, labeler_id, grade, status, probs, expected, reason, raw, note, tokens_in, tokens_out, latency_ms, cost_usd, attempts, prompt_version, run_id, retrying, created_at, updated_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(pair_id, labeler_id) DO UPDATE SET grade=excluded.grade, status=excluded.status, probs=excluded.probs, expected=excluded.expected,
 			reason=excluded.reason, raw=excluded.raw, note=excluded.note, tokens_in=excluded.tokens_in, tokens_out=excluded.tokens_out,
 			latency_ms=excluded.latency_ms, cost_usd=excluded.cost_usd, attempts=excluded.attempts, prompt_version=excluded.prompt_version,
-			run_id=excluded.run_id, updated_at=excluded.updated_at`,
-		j.PairID, j.LabelerID, grade, j.Status, probs, expected, j.Reason, j.Raw, j.Note, j.TokensIn, j.TokensOut, j.LatencyMS, j.CostUSD, j.Attempts, j.PromptVersion, nullID(j.RunID), t, t); err != nil {
+			run_id=excluded.run_id, retrying=excluded.retrying, updated_at=excluded.updated_at`,
+		j.PairID, j.LabelerID, grade, j.Status, probs, expected, j.Reason, j.Raw, j.Note, j.TokensIn, j.TokensOut, j.LatencyMS, j.CostUSD, j.Attempts, j.PromptVersion, nullID(j.RunID), j.Retrying, t, t); err != nil {
 		return err
 	}
-	res, err := s.exec(ctx, `INSERT INTO judgment_history(pair_id, labeler_id, action, grade, status, note, prev_grade, prev_status, prev_note, run_id, at) VALUES (?,?,'set',?,?,?,?,?,?,?,?)`,
-		j.PairID, j.LabelerID, grade, j.Status, j.Note, prevGrade, prevStatus, prevNote, nullID(j.RunID), t)
+	res, err := s.exec(ctx, `INSERT INTO judgment_history(pair_id, labeler_id, action, grade, status, note, prev_grade, prev_status, prev_note, run_id, retrying, at) VALUES (?,?,'set',?,?,?,?,?,?,?,?,?)`,
+		j.PairID, j.LabelerID, grade, j.Status, j.Note, prevGrade, prevStatus, prevNote, nullID(j.RunID), j.Retrying, t)
 	if err != nil {
 		return err
 	}
@@ -233,14 +237,14 @@ func (s *Store) undoChange(ctx context.Context, labelerID, historyID int64) (Cha
 	return c, err
 }
 
-const judgmentColumns = `pair_id, labeler_id, COALESCE(grade, -1), status, probs, expected, reason, raw, note, tokens_in, tokens_out, latency_ms, cost_usd, attempts, prompt_version, COALESCE(run_id, 0), updated_at`
+const judgmentColumns = `pair_id, labeler_id, COALESCE(grade, -1), status, probs, expected, reason, raw, note, tokens_in, tokens_out, latency_ms, cost_usd, attempts, prompt_version, COALESCE(run_id, 0), retrying, updated_at`
 
 func scanJudgment(sc scanner) (Judgment, error) {
 	var j Judgment
 	var probs, updated string
 	var expected sql.NullFloat64
 	err := sc.Scan(&j.PairID, &j.LabelerID, &j.Grade, &j.Status, &probs, &expected, &j.Reason, &j.Raw, &j.Note,
-		&j.TokensIn, &j.TokensOut, &j.LatencyMS, &j.CostUSD, &j.Attempts, &j.PromptVersion, &j.RunID, &updated)
+		&j.TokensIn, &j.TokensOut, &j.LatencyMS, &j.CostUSD, &j.Attempts, &j.PromptVersion, &j.RunID, &j.Retrying, &updated)
 	if probs != "" {
 		json.Unmarshal([]byte(probs), &j.Probs)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
+	"time"
 )
 
 // Pair sources: how a (query, document) pair was found.
@@ -79,21 +81,30 @@ func (s *Store) PairView(ctx context.Context, id int64) (PairView, error) {
 type PairFilter struct {
 	QueryExtIDs []string // only these queries (empty: all)
 	QueryID     int64    // only this query (0: all)
-	// UngradedBy skips pairs that already have a judgment by this labeler
-	// (any status but 'error', so failed calls are retried and finished ones
-	// are never paid for twice). 0: no such filter.
+	AfterPairID int64    // only pairs with a larger id (0: all)
+	// UngradedBy selects the pairs this labeler has still to grade: those
+	// without an ok grade (or a human's "unsure") by it. A failure is not a
+	// grade: unparseable, refused and failed pairs are selected again.
+	// 0: no such filter; the fields below need it.
 	UngradedBy int64
-	// RetryFailed, with UngradedBy, also re-selects pairs whose judgment was
-	// unparseable or refused.
-	RetryFailed bool
-	// RegradeRun, with UngradedBy, selects every pair except those this run
-	// already judged: a resumed "regrade all" run.
-	RegradeRun int64
-	Limit      int
+	// Regrade selects every pair, graded or not (a "regrade all" run),
+	// except those FinishedIn.
+	Regrade bool
+	// FinishedIn skips the pairs whose verdict came from one of these runs
+	// (a run, and the runs working beside it): a run finishes a pair once,
+	// even when it failed. A retried attempt does not finish a pair.
+	FinishedIn []int64
+	// Unclaimed skips the pairs anyone holds a live claim on (see
+	// ClaimPairs); ClaimedByOther selects only those that an owner other than
+	// this one holds.
+	Unclaimed      bool
+	ClaimedByOther string
+	Limit          int
 }
 
-// where builds the WHERE clause of a pair filter (over pairs p and queries q).
-func (f PairFilter) where() (string, []any) {
+// where builds the WHERE clause of a pair filter (over pairs p and queries
+// q); claims are live when they expire after now.
+func (f PairFilter) where(now time.Time) (string, []any) {
 	q := ` WHERE 1=1`
 	var args []any
 	if len(f.QueryExtIDs) > 0 {
@@ -106,23 +117,41 @@ func (f PairFilter) where() (string, []any) {
 		q += ` AND p.query_id = ?`
 		args = append(args, f.QueryID)
 	}
-	switch {
-	case f.UngradedBy != 0 && f.RegradeRun != 0:
-		q += ` AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.pair_id = p.id AND j.labeler_id = ? AND j.run_id = ? AND j.status != 'error')`
-		args = append(args, f.UngradedBy, f.RegradeRun)
-	case f.UngradedBy != 0 && f.RetryFailed:
-		q += ` AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.pair_id = p.id AND j.labeler_id = ? AND j.status IN ('ok', 'unsure'))`
+	if f.AfterPairID != 0 {
+		q += ` AND p.id > ?`
+		args = append(args, f.AfterPairID)
+	}
+	if f.UngradedBy == 0 {
+		return q, args
+	}
+	var done []string
+	if !f.Regrade {
+		done = append(done, `j.status IN ('ok', 'unsure')`)
+	}
+	if len(f.FinishedIn) > 0 {
+		done = append(done, `(j.run_id IN (`+placeholders(len(f.FinishedIn))+`) AND j.retrying = 0)`)
+	}
+	if len(done) > 0 {
+		q += ` AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.pair_id = p.id AND j.labeler_id = ? AND (` + strings.Join(done, " OR ") + `))`
 		args = append(args, f.UngradedBy)
-	case f.UngradedBy != 0:
-		q += ` AND NOT EXISTS (SELECT 1 FROM judgments j WHERE j.pair_id = p.id AND j.labeler_id = ? AND j.status != 'error')`
-		args = append(args, f.UngradedBy)
+		for _, id := range f.FinishedIn {
+			args = append(args, id)
+		}
+	}
+	if f.Unclaimed {
+		q += ` AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.pair_id = p.id AND l.labeler_id = ? AND l.expires_at > ?)`
+		args = append(args, f.UngradedBy, now.UnixMilli())
+	}
+	if f.ClaimedByOther != "" {
+		q += ` AND EXISTS (SELECT 1 FROM leases l WHERE l.pair_id = p.id AND l.labeler_id = ? AND l.expires_at > ? AND l.owner != ?)`
+		args = append(args, f.UngradedBy, now.UnixMilli(), f.ClaimedByOther)
 	}
 	return q, args
 }
 
 // CountPairs counts the pairs a filter selects (ignoring Limit).
 func (s *Store) CountPairs(ctx context.Context, f PairFilter) (int, error) {
-	where, args := f.where()
+	where, args := f.where(time.Now())
 	var n int
 	err := s.h.QueryRowContext(ctx, `SELECT count(*) FROM pairs p JOIN queries q ON q.id = p.query_id`+where, args...).Scan(&n)
 	return n, err
@@ -131,7 +160,7 @@ func (s *Store) CountPairs(ctx context.Context, f PairFilter) (int, error) {
 // PairViews returns pairs grouped by query (query id, then pair id) so that
 // model calls for one query are sent together and share a cached prefix.
 func (s *Store) PairViews(ctx context.Context, f PairFilter) ([]PairView, error) {
-	where, args := f.where()
+	where, args := f.where(time.Now())
 	q := pairViewSelect + where + ` ORDER BY p.query_id, p.id`
 	if f.Limit > 0 {
 		q += ` LIMIT ?`

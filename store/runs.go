@@ -40,6 +40,7 @@ type Run struct {
 	Total       int             `json:"total"`
 	Done        int             `json:"done"`
 	Failed      int             `json:"failed"`
+	Retried     int             `json:"retried,omitempty"` // unparseable answers asked again at once (not counted in Done)
 	TokensIn    int64           `json:"tokens_in"`
 	TokensOut   int64           `json:"tokens_out"`
 	CostUSD     float64         `json:"cost_usd"`
@@ -48,6 +49,12 @@ type Run struct {
 	StartedAt   time.Time       `json:"started_at"`
 	UpdatedAt   time.Time       `json:"updated_at"`
 	FinishedAt  time.Time       `json:"finished_at,omitzero"`
+	// Owner is the process token of the process working on the run (see
+	// NewOwner), AliveUntil how long it vouched to live: a running run whose
+	// AliveUntil passed, or whose process is known to have ended, is not
+	// being worked on by anyone.
+	Owner      string    `json:"-"`
+	AliveUntil time.Time `json:"-"`
 }
 
 // StartRun records a new running run.
@@ -56,8 +63,8 @@ func (s *Store) StartRun(ctx context.Context, r *Run) error {
 		r.Params = json.RawMessage("{}")
 	}
 	t := now()
-	res, err := s.exec(ctx, `INSERT INTO runs(kind, labeler_id, status, params, external_id, total, started_at, updated_at) VALUES (?,?,?,?,?,?,?,?)`,
-		r.Kind, nullID(r.LabelerID), RunRunning, string(r.Params), r.ExternalID, r.Total, t, t)
+	res, err := s.exec(ctx, `INSERT INTO runs(kind, labeler_id, status, params, external_id, total, owner, alive_until, started_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+		r.Kind, nullID(r.LabelerID), RunRunning, string(r.Params), r.ExternalID, r.Total, r.Owner, unixMS(r.AliveUntil), t, t)
 	if err != nil {
 		return err
 	}
@@ -69,6 +76,7 @@ func (s *Store) StartRun(ctx context.Context, r *Run) error {
 // RunDelta is progress to add to a run.
 type RunDelta struct {
 	Done, Failed        int
+	Retried             int
 	TokensIn, TokensOut int64
 	CostUSD             float64
 	BusySeconds         float64
@@ -76,9 +84,9 @@ type RunDelta struct {
 
 // AddRunProgress adds to a run's counters.
 func (s *Store) AddRunProgress(ctx context.Context, id int64, d RunDelta) error {
-	_, err := s.exec(ctx, `UPDATE runs SET done = done + ?, failed = failed + ?, tokens_in = tokens_in + ?, tokens_out = tokens_out + ?,
+	_, err := s.exec(ctx, `UPDATE runs SET done = done + ?, failed = failed + ?, retried = retried + ?, tokens_in = tokens_in + ?, tokens_out = tokens_out + ?,
 		cost_usd = cost_usd + ?, busy_seconds = busy_seconds + ?, updated_at = ? WHERE id = ?`,
-		d.Done, d.Failed, d.TokensIn, d.TokensOut, d.CostUSD, d.BusySeconds, now(), id)
+		d.Done, d.Failed, d.Retried, d.TokensIn, d.TokensOut, d.CostUSD, d.BusySeconds, now(), id)
 	return err
 }
 
@@ -112,13 +120,17 @@ func (s *Store) FinishRun(ctx context.Context, id int64, status string, runErr e
 }
 
 const runColumns = `r.id, r.kind, COALESCE(r.labeler_id, 0), COALESCE(l.name, ''), r.status, r.params, r.external_id, r.total, r.done, r.failed,
-	r.tokens_in, r.tokens_out, r.cost_usd, r.busy_seconds, r.error, r.started_at, r.updated_at, r.finished_at`
+	r.tokens_in, r.tokens_out, r.cost_usd, r.busy_seconds, r.error, r.started_at, r.updated_at, r.finished_at, r.retried, r.owner, r.alive_until`
 
 func scanRun(sc scanner) (Run, error) {
 	var r Run
 	var params, started, updated, finished string
+	var alive int64
 	err := sc.Scan(&r.ID, &r.Kind, &r.LabelerID, &r.Labeler, &r.Status, &params, &r.ExternalID, &r.Total, &r.Done, &r.Failed,
-		&r.TokensIn, &r.TokensOut, &r.CostUSD, &r.BusySeconds, &r.Error, &started, &updated, &finished)
+		&r.TokensIn, &r.TokensOut, &r.CostUSD, &r.BusySeconds, &r.Error, &started, &updated, &finished, &r.Retried, &r.Owner, &alive)
+	if alive > 0 {
+		r.AliveUntil = time.UnixMilli(alive)
+	}
 	r.Params = json.RawMessage(params)
 	r.StartedAt, _ = time.Parse(time.RFC3339Nano, started)
 	r.UpdatedAt, _ = time.Parse(time.RFC3339Nano, updated)

@@ -48,8 +48,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// After the first Ctrl-C the command winds down and saves what it
-	// finished; a second one ends the process at once, even one stuck in a
-	// read that no context can interrupt (a named pipe, a hung disk).
+	// finished (a labeling run waits a few seconds for answers already paid
+	// for); a second one ends the process at once, even one stuck in a read
+	// that no context can interrupt (a named pipe, a hung disk).
 	context.AfterFunc(ctx, stop)
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
 	if err := run(ctx, e, os.Args[1:]); err != nil {

@@ -60,14 +60,15 @@ func runMine(ctx context.Context, e *env, args []string) error {
 }
 
 func runLabel(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "label", "label --labeler NAME [--all] [--retry-failed] [--limit N] [--query ID…] [--concurrency N] [--batch]")
+	fs := newFlags(e, "label", "label --labeler NAME [--all] [--limit N] [--query ID…] [--concurrency N] [--drain DURATION] [--batch]")
 	labeler := fs.String("labeler", "", "who grades (`NAME` from qrelbench labeler list)")
 	all := fs.Bool("all", false, "regrade pairs already graded by this labeler")
-	retry := fs.Bool("retry-failed", false, "also retry pairs whose answer was unparseable or refused")
+	retry := fs.Bool("retry-failed", false, "deprecated: every run now retries pairs whose last attempt failed")
 	limit := fs.Int("limit", 0, "grade at most N pairs")
 	var queries multiFlag
 	fs.Var(&queries, "query", "only these query ids (comma-separated or repeated)")
 	conc := fs.Int("concurrency", 0, "requests in flight (default: the labeler's setting)")
+	drain := fs.Duration("drain", pipeline.DefaultDrainTimeout, "on Ctrl-C, how long to wait for the answers already asked for (0: do not wait)")
 	batch := fs.Bool("batch", false, "use the OpenAI Batch API (half price, asynchronous; rerun to poll and ingest)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -75,28 +76,39 @@ func runLabel(ctx context.Context, e *env, args []string) error {
 	if *labeler == "" {
 		return fmt.Errorf("label needs --labeler NAME")
 	}
+	if *retry {
+		fmt.Fprintln(e.stderr, "label: --retry-failed is no longer needed: a failure is not a grade, so every run asks again the pairs whose last attempt failed (the flag is ignored)")
+	}
 	st, err := openStore(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	pp := newProgressPrinter(e.stderr)
-	opt := pipeline.LabelOptions{Labeler: *labeler, All: *all, RetryFailed: *retry, Limit: *limit, Queries: queries, Concurrency: *conc, Progress: pp.update}
+	dt := *drain
+	if dt <= 0 {
+		dt = -1 // LabelOptions: negative means do not wait
+	}
+	opt := pipeline.LabelOptions{Labeler: *labeler, All: *all, Limit: *limit, Queries: queries, Concurrency: *conc, DrainTimeout: dt, Progress: pp.update}
 	if *batch {
 		return runBatchLabel(ctx, e, st, opt)
 	}
 	run, err := pipeline.Label(ctx, st, opt)
 	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintf(e.stderr, "stopped: %d pairs graded and saved in run %d; rerun the same command to finish the rest\n", run.Done, run.ID)
+		if ctx.Err() != nil && run.ID != 0 {
+			fmt.Fprintf(e.stderr, "labeling run %d %s\n", run.ID, run.Error)
 		}
 		return err
 	}
 	if run.ID == 0 {
-		fmt.Fprintf(e.stdout, "nothing to grade: every selected pair already has a judgment by %s (use --all to regrade, --retry-failed to retry failures)\n", *labeler)
+		fmt.Fprintf(e.stdout, "nothing to grade: every selected pair already has a grade by %s (use --all to regrade)\n", *labeler)
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "labeling run %d (%s): %d pairs graded, %d failed, %d+%d tokens, $%.4f\n",
-		run.ID, *labeler, run.Done, run.Failed, run.TokensIn, run.TokensOut, run.CostUSD)
+	retried := ""
+	if run.Retried > 0 {
+		retried = fmt.Sprintf(" (%d unparseable answers asked again)", run.Retried)
+	}
+	fmt.Fprintf(e.stdout, "labeling run %d (%s): %d pairs graded, %d failed%s, %d+%d tokens, $%.4f\n",
+		run.ID, *labeler, run.Done, run.Failed, retried, run.TokensIn, run.TokensOut, run.CostUSD)
 	return nil
 }

@@ -90,7 +90,7 @@ func TestCLILabelLexical(t *testing.T) {
 	// Nothing left: the rerun grades nothing; --all regrades the 12; the
 	// flag may come after the subcommand.
 	out, _, err = runCLI(t, "label", "--labeler", "lexical", "--db", db)
-	if err != nil || !strings.HasPrefix(out, "nothing to grade: every selected pair already has a judgment by lexical") {
+	if err != nil || !strings.HasPrefix(out, "nothing to grade: every selected pair already has a grade by lexical") {
 		t.Fatalf("rerun: %q %v", out, err)
 	}
 	out, _, err = runCLI(t, "--db", db, "label", "--labeler", "bm25", "--query", "q1,q3", "--limit", "5")

@@ -80,8 +80,13 @@ func formatProgress(p pipeline.Progress, bar bool) string {
 		b.WriteString(" [" + strings.Repeat("█", filled) + strings.Repeat("·", width-filled) + "]")
 	}
 	fmt.Fprintf(&b, " %d/%d", p.Done, p.Total)
-	if p.Failed > 0 {
+	switch {
+	case p.Failed > 0 && p.Retried > 0:
+		fmt.Fprintf(&b, " (%d failed, %d retried)", p.Failed, p.Retried)
+	case p.Failed > 0:
 		fmt.Fprintf(&b, " (%d failed)", p.Failed)
+	case p.Retried > 0:
+		fmt.Fprintf(&b, " (%d retried)", p.Retried)
 	}
 	fmt.Fprintf(&b, "  %.0f/s", p.Rate())
 	if !p.Finished {

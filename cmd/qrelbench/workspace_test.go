@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -17,17 +16,14 @@ import (
 	"github.com/qrelbench/qrelbench/store"
 )
 
-// childEnv makes the test binary run the CLI (see TestMain) instead of the
-// tests: the read-only tests need a process that cannot write the files.
+// childEnv makes the test binary be qrelbench (see TestMain) instead of
+// running the tests: the read-only tests need a process that cannot write
+// the files; the labeling tests kill or interrupt one (process_test.go).
 const childEnv = "QRELBENCH_TEST_CLI_CHILD"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
-		e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: strings.NewReader("")}
-		if err := run(context.Background(), e, os.Args[1:]); err != nil {
-			fmt.Fprintln(os.Stderr, "qrelbench:", err)
-			os.Exit(1)
-		}
+		main() // signals, exit codes and all
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
