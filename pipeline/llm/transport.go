@@ -78,6 +78,12 @@ func Draining(ctx, stop context.Context) context.Context {
 	return context.WithValue(ctx, drainKey{}, stop)
 }
 
+// drained reports whether ctx carries a drain signal that was given.
+func drained(ctx context.Context) bool {
+	stop, ok := ctx.Value(drainKey{}).(context.Context)
+	return ok && stop.Err() != nil
+}
+
 // waitContext is what waiting between attempts listens to: ctx, ended
 // early by the drain signal when there is one.
 func waitContext(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -86,6 +92,10 @@ func waitContext(ctx context.Context) (context.Context, context.CancelFunc) {
 		return ctx, func() {}
 	}
 	w, cancel := context.WithCancel(ctx)
+	if stop.Err() != nil {
+		cancel() // AfterFunc would run it, but not before the first check
+		return w, cancel
+	}
 	unhook := context.AfterFunc(stop, cancel)
 	return w, func() { unhook(); cancel() }
 }
@@ -125,6 +135,12 @@ func (c *Client) call(ctx context.Context, attempts *int, o callOpts, fn func(ct
 			case <-wctx.Done():
 				return 0, errCanceled
 			}
+		}
+		if drained(ctx) { // checked last, just before sending: no new attempt once a drain began
+			if o.limited {
+				<-c.sem
+			}
+			return 0, errCanceled
 		}
 		meta := &attemptMeta{}
 		actx, cancel := context.WithTimeout(context.WithValue(ctx, metaKey{}, meta), o.timeout)
