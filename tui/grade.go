@@ -1093,27 +1093,36 @@ func (g *gradeState) modelsLine(m *Model, p *pairData, w int) string {
 	return prefix + line
 }
 
-// gradesSummary lists everyone's grades on a pair: "you 2 · gpt 3 · …".
+// gradesSummary lists everyone's grades on a pair: "you 2 · gpt 3 · …",
+// names shortened as on every screen (with what they stand for after).
 func gradesSummary(m *Model, p *pairData, includeMe bool) string {
 	s := m.sty
 	var parts []string
 	if mine, ok := p.judgment(m.me.ID); ok && includeMe {
 		parts = append(parts, s.header.Render("you ")+verdictText(m, mine))
 	}
+	var labs []store.Labeler
+	var js []store.Judgment
 	for _, l := range orderLabelers(m.labelers) {
 		if l.ID == m.me.ID {
 			continue
 		}
-		j, ok := p.judgment(l.ID)
-		if !ok {
-			continue
+		if j, ok := p.judgment(l.ID); ok {
+			labs, js = append(labs, l), append(js, j)
 		}
-		parts = append(parts, s.muted.Render(shortName(l.Name, 14)+" ")+verdictText(m, j))
+	}
+	names, abbrev := labelerLabels(labs, m.me.ID, 14)
+	for i, j := range js {
+		parts = append(parts, s.muted.Render(names[i]+" ")+verdictText(m, j))
 	}
 	if len(parts) == 0 {
 		return s.muted.Render("no grades yet")
 	}
-	return strings.Join(parts, s.muted.Render(" · "))
+	out := strings.Join(parts, s.muted.Render(" · "))
+	if abbrev != "" {
+		out += s.muted.Render("  (" + abbrev + ")")
+	}
+	return out
 }
 
 func verdictText(m *Model, j store.Judgment) string {

@@ -113,3 +113,41 @@ func TestProgressBarAndPace(t *testing.T) {
 		t.Fatalf("bob has no pace yet: %q", st)
 	}
 }
+
+// Issue 12.11/12.12 on the Pair screen: the probability bars are labelled
+// per grade with a legend, long labeler names are shortened the same way
+// as elsewhere with what they stand for, and nothing in the table is cut at
+// 120 or 80 columns.
+func TestPairTableLabelled(t *testing.T) {
+	f := newFixture(t)
+	long := store.Labeler{Name: "student-distilled-from-gpt4o-mini", Kind: store.KindStudent}
+	if err := f.st.AddLabeler(context.Background(), &long); err != nil {
+		t.Fatal(err)
+	}
+	j := store.Judgment{PairID: f.pairs[0], LabelerID: long.ID, Grade: 2, Status: store.StatusOK, Probs: []float64{0.05, 0.15, 0.5, 0.3}, Expected: 2.05, HasExpected: true}
+	if err := f.st.PutJudgment(context.Background(), &j); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []int{120, 80} {
+		d := newDriver(t, f, Options{}, w, 40)
+		d.keys("enter")
+		s := d.screen()
+		for _, want := range []string{"P(0) P(1) P(2) P(3)", "P(g): probability of grade g (a full bar is 100%)", "exp: expected grade",
+			"student-distilled-from-gpt4o-mini", "██··"} {
+			if !strings.Contains(strings.Join(strings.Fields(s), " "), strings.Join(strings.Fields(want), " ")) {
+				t.Errorf("%d columns: %q not on the Pair screen:\n%s", w, want, s)
+			}
+		}
+		// The long name: whole at 120 columns, shortened with a legend at 80.
+		if w == 80 && !strings.Contains(s, "student-distille=student-distilled-from-gpt4o-mini") ||
+			w == 120 && !strings.Contains(s, " student-distilled-from-gpt4o-mini student ") {
+			t.Errorf("%d columns: the long labeler name:\n%s", w, s)
+		}
+		lines := strings.Split(s, "\n")
+		for _, l := range lines[:12] {
+			if strings.Contains(l, "…") {
+				t.Errorf("%d columns: a cut line %q", w, l)
+			}
+		}
+	}
+}

@@ -277,67 +277,130 @@ func (p *pairState) body(m *Model, w int) []string {
 	mine, graded := d.judgment(m.me.ID)
 	hidden := m.blind && !(graded && mine.Status == store.StatusOK)
 	nl := len(m.scale.Levels)
-	bw := 3 // per-level bar width
-	var out []string
-	out = append(out, s.muted.Render(strings.Repeat("─", w)))
-	hdr := " " + pad("labeler", 17) + pad("kind", 8) + padLeft("grade", 5) + "  " + pad("probabilities", nl*(bw+1)) + padLeft("exp", 5) +
-		padLeft("tokens", 10) + padLeft("ms", 7) + padLeft("$", 9)
-	out = append(out, s.header.Render(hdr))
+	const bw = 4 // per-level bar width: 1/32 resolution
 	type row struct {
 		l store.Labeler
 		j store.Judgment
 	}
 	var rows []row
+	var labs []store.Labeler
+	anyProbs, anyExp, anyTok, anyMS, anyCost := false, false, false, false, false
 	for _, l := range orderLabelers(m.labelers) {
-		if j, ok := d.judgment(l.ID); ok {
-			rows = append(rows, row{l, j})
+		j, ok := d.judgment(l.ID)
+		if !ok {
+			continue
+		}
+		rows = append(rows, row{l, j})
+		labs = append(labs, l)
+		if hidden && l.ID != m.me.ID {
+			continue
+		}
+		anyProbs = anyProbs || len(j.Probs) == nl
+		anyExp = anyExp || j.HasExpected
+		anyTok = anyTok || j.TokensIn+j.TokensOut > 0
+		anyMS = anyMS || j.LatencyMS > 0 && !isHumanish(l)
+		anyCost = anyCost || j.CostUSD > 0
+	}
+	nameW := min(max(maxLabel(labs, m.me.ID), 7), max(min(w-70, 40), 16)) // wider names where the width allows
+	names, abbrev := labelerLabels(labs, m.me.ID, nameW)
+	// Columns: what every row has first, then the model's costs while
+	// they fit the width.
+	probW := 0
+	if anyProbs {
+		probW = nl * (bw + 1)
+	}
+	used := 1 + nameW + 1 + 8 + 5 + 2 + probW
+	if anyExp {
+		used += 5
+	}
+	showTok, showMS, showCost := anyTok && used+10 <= w, false, false
+	if showTok {
+		used += 10
+	}
+	if showMS = anyMS && used+7 <= w; showMS {
+		used += 7
+	}
+	showCost = anyCost && used+9 <= w
+	var out []string
+	out = append(out, s.muted.Render(strings.Repeat("─", w)))
+	hdr := " " + pad("labeler", nameW+1) + pad("kind", 8) + padLeft("grade", 5) + "  "
+	if anyProbs {
+		for _, l := range m.scale.Levels {
+			hdr += pad(fmt.Sprintf("P(%d)", l.Grade), bw+1)
 		}
 	}
+	if anyExp {
+		hdr += padLeft("exp", 5)
+	}
+	if showTok {
+		hdr += padLeft("tokens", 10)
+	}
+	if showMS {
+		hdr += padLeft("ms", 7)
+	}
+	if showCost {
+		hdr += padLeft("$", 9)
+	}
+	out = append(out, s.header.Render(hdr))
 	if len(rows) == 0 {
 		out = append(out, s.muted.Render("   no grades yet"))
 	}
 	var notes []string
-	for _, r := range rows {
+	anyHidden := false
+	for i, r := range rows {
 		me := r.l.ID == m.me.ID
-		name := shortName(r.l.Name, 16)
 		kind := r.l.Kind
 		if r.l.Role != "" {
 			kind = r.l.Role
 		}
-		if me {
-			name = clip(name, 10) + " (you)"
-		}
-		line := " " + pad(name, 17) + s.muted.Render(pad(kind, 8))
+		line := " " + pad(names[i], nameW+1) + s.muted.Render(pad(kind, 8))
 		if hidden && !me {
+			anyHidden = true
 			line += s.muted.Render(padLeft("—", 5) + "  hidden until you grade (b: show)")
 			out = append(out, line)
 			continue
 		}
 		line += padLeft(verdictText(m, r.j), 5) + "  "
-		if len(r.j.Probs) == nl {
-			for i, pr := range r.j.Probs {
-				b := strings.TrimRight(bar(pr, bw), " ")
-				line += s.gradeStyle(i).Render(b) + s.muted.Render(strings.Repeat("·", bw-ansi.StringWidth(b))) + " "
+		if anyProbs {
+			if len(r.j.Probs) == nl {
+				for i, pr := range r.j.Probs {
+					b := strings.TrimRight(bar(pr, bw), " ")
+					line += s.gradeStyle(i).Render(b) + s.muted.Render(strings.Repeat("·", bw-ansi.StringWidth(b))) + " "
+				}
+			} else {
+				line += strings.Repeat(" ", probW)
 			}
-		} else {
-			line += strings.Repeat(" ", nl*(bw+1))
 		}
-		exp := ""
-		if r.j.HasExpected {
-			exp = fmt.Sprintf("%.2f", r.j.Expected)
+		if anyExp {
+			exp := ""
+			if r.j.HasExpected {
+				exp = fmt.Sprintf("%.2f", r.j.Expected)
+			}
+			line += padLeft(exp, 5)
 		}
-		line += padLeft(exp, 5)
-		tok, ms, cost := "", "", ""
-		if r.j.TokensIn+r.j.TokensOut > 0 {
-			tok = fmt.Sprintf("%d/%d", r.j.TokensIn, r.j.TokensOut)
+		var tail string
+		if showTok {
+			tok := ""
+			if r.j.TokensIn+r.j.TokensOut > 0 {
+				tok = fmt.Sprintf("%d/%d", r.j.TokensIn, r.j.TokensOut)
+			}
+			tail += padLeft(tok, 10)
 		}
-		if r.j.LatencyMS > 0 && !isHumanish(r.l) {
-			ms = fmt.Sprintf("%.0f", r.j.LatencyMS)
+		if showMS {
+			ms := ""
+			if r.j.LatencyMS > 0 && !isHumanish(r.l) {
+				ms = fmt.Sprintf("%.0f", r.j.LatencyMS)
+			}
+			tail += padLeft(ms, 7)
 		}
-		if r.j.CostUSD > 0 {
-			cost = fmt.Sprintf("%.5f", r.j.CostUSD)
+		if showCost {
+			cost := ""
+			if r.j.CostUSD > 0 {
+				cost = fmt.Sprintf("%.5f", r.j.CostUSD)
+			}
+			tail += padLeft(cost, 9)
 		}
-		line += s.muted.Render(padLeft(tok, 10) + padLeft(ms, 7) + padLeft(cost, 9))
+		line += s.muted.Render(tail)
 		out = append(out, line)
 		if r.j.Reason != "" {
 			notes = append(notes, " "+s.header.Render(r.l.Name)+s.muted.Render(" rationale"))
@@ -350,6 +413,31 @@ func (p *pairState) body(m *Model, w int) []string {
 			for _, ln := range wrapText(r.j.Note, w-4) {
 				notes = append(notes, "   "+s.text.Render(ln))
 			}
+		}
+	}
+	// One legend line for every symbol and shortened name in the table.
+	var legend []string
+	if anyProbs {
+		legend = append(legend, "P(g): probability of grade g (a full bar is 100%)")
+	}
+	if anyExp {
+		legend = append(legend, "exp: expected grade")
+	}
+	if showTok {
+		legend = append(legend, "tokens: in/out")
+	}
+	if showMS {
+		legend = append(legend, "ms: time per request")
+	}
+	if anyHidden {
+		legend = append(legend, "—: hidden")
+	}
+	if abbrev != "" {
+		legend = append(legend, abbrev)
+	}
+	if len(legend) > 0 {
+		for _, ln := range wrapText(strings.Join(legend, " · "), max(w-2, 20)) {
+			out = append(out, " "+s.muted.Render(ln))
 		}
 	}
 	if !graded && p.note != "" {

@@ -71,7 +71,7 @@ func TestPairFollowsGrade(t *testing.T) {
 		t.Error("the Grade screen does not reveal the pair graded on Pair")
 	}
 	d.keys("k")
-	if d.m.pair.id != p0 || !strings.Contains(d.screen(), "(you)") {
+	if d.m.pair.id != p0 || !strings.Contains(d.screen(), " me      human") {
 		t.Fatalf("k: pair %d, want %d\n%s", d.m.pair.id, p0, d.screen())
 	}
 	d.keys("j")
