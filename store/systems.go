@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -89,7 +90,7 @@ func (s *Store) PutSystem(ctx context.Context, sys *System, results []SystemResu
 			return ConflictError("system %q is stored with different results (use --replace to replace them)", sys.Name)
 		default:
 			sys.ID, outcome = id, Updated
-			for _, q := range []string{`DELETE FROM system_results WHERE system_id = ?`, `DELETE FROM pool_pairs WHERE system_id = ?`} {
+			for _, q := range []string{`DELETE FROM system_results WHERE system_id = ?`, `DELETE FROM pool_lists WHERE system_id = ?`} {
 				if _, err := tx.exec(ctx, q, id); err != nil {
 					return err
 				}
@@ -233,13 +234,33 @@ func (s *Store) QueryResults(ctx context.Context, systemID, queryID int64) ([]Sy
 		`SELECT query_id, doc_id, score, rank FROM system_results WHERE system_id = ? AND query_id = ? ORDER BY doc_id`, systemID, queryID)
 }
 
-// TopCandidates returns, for one system, the results that can be among the
-// top depth of their query whatever the tie-break: those with fewer than
-// depth results scoring strictly higher. Ties at the cut make it return
-// more than depth per query; the caller orders and cuts.
-func (s *Store) TopCandidates(ctx context.Context, systemID int64, depth int) ([]SystemResult, error) {
-	return queryAll(ctx, s.h, scanSystemResult,
-		`SELECT query_id, doc_id, score, 0 FROM system_results WHERE system_id = ? AND score_rank <= ? ORDER BY system_id, score_rank`, systemID, depth)
+// TopCandidates calls fn, for one system, with the results that can be
+// among the top depth of their query whatever the tie-break: those with
+// fewer than depth results of the query scoring strictly higher. Ties at
+// the cut make it give more than depth per query; the caller orders and
+// cuts. Instead of the score it gives the score's rank within the query
+// (1 + the number of higher scores), which orders the candidates exactly as
+// their scores do, ties included, and travels exactly as an integer. Rows
+// are packed by SQLite (see ScanLabelerCells): a pool reads millions.
+func (s *Store) TopCandidates(ctx context.Context, systemID int64, depth int, fn func(queryID, docID int64, scoreRank int)) error {
+	var lo, hi int64
+	if err := s.h.QueryRowContext(ctx, `SELECT COALESCE(min(id), 0), COALESCE(max(id), -1) FROM queries`).Scan(&lo, &hi); err != nil {
+		return err
+	}
+	q := `SELECT COALESCE(group_concat(query_id || ' ' || doc_id || ' ' || score_rank, ';'), '') FROM system_results
+		WHERE system_id = ? AND score_rank <= ? AND query_id BETWEEN ? AND ?`
+	return s.scanPacked(ctx, lo, hi, q, []any{systemID, depth}, func(rec string) error {
+		a, rest, _ := strings.Cut(rec, " ")
+		b, c, _ := strings.Cut(rest, " ")
+		qid, err1 := strconv.ParseInt(a, 10, 64)
+		did, err2 := strconv.ParseInt(b, 10, 64)
+		r, err3 := strconv.Atoi(c)
+		if err1 != nil || err2 != nil || err3 != nil {
+			return fmt.Errorf("reading results of system %d: bad record %q", systemID, rec)
+		}
+		fn(qid, did, r)
+		return nil
+	})
 }
 
 func scanSystemResult(sc scanner) (SystemResult, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -134,8 +135,7 @@ func TestPutSystemOutcomes(t *testing.T) {
 		t.Fatalf("different content: %v", err)
 	}
 	// Replacing drops the provenance the old results gave.
-	pairs, _ := st.PairIDs(ctx)
-	if _, err := st.AddPoolEntries(ctx, []PoolEntry{{PairID: pairs[PairKey{"q0", "d0"}], SystemID: sys.ID, Position: 2, Depth: 5}}); err != nil {
+	if _, _, err := st.AddToPool(ctx, []PoolList{{SystemID: sys.ID, QueryID: rs[0].QueryID, Depth: 5, Docs: []int64{rs[0].DocID}}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	if o, err := st.PutSystem(ctx, &other, rs[:1], true); err != nil || o != Updated || other.ID != sys.ID {
@@ -144,7 +144,7 @@ func TestPutSystemOutcomes(t *testing.T) {
 	if n := count(t, st, "system_results"); n != 1 {
 		t.Fatalf("%d results after replacing with one, want 1", n)
 	}
-	if n := count(t, st, "pool_pairs"); n != 0 {
+	if n := count(t, st, "pool_lists"); n != 0 {
 		t.Fatalf("replaced system kept %d pool entries", n)
 	}
 	got, err := st.System(ctx, "bm25")
@@ -169,26 +169,26 @@ func TestSystemResultsAndTopCandidates(t *testing.T) {
 	if err != nil || fmt.Sprint(all) != fmt.Sprint(rs) {
 		t.Fatalf("results %v %v, want %v", all, err, rs)
 	}
-	// Depth 1 on q0: d0 and d1 both score highest, so both are candidates;
-	// d2 (one document scores higher... two do) is not.
-	top, err := st.TopCandidates(ctx, sys.ID, 1)
-	if err != nil {
-		t.Fatal(err)
+	top := func(depth int) string {
+		var got []string
+		err := st.TopCandidates(ctx, sys.ID, depth, func(q, d int64, r int) { got = append(got, fmt.Sprintf("%d/%d:%d", q, d, r)) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(got)
+		return strings.Join(got, " ")
 	}
-	var got []string
-	for _, r := range top {
-		got = append(got, fmt.Sprintf("%d/%d", r.QueryID, r.DocID))
+	c := func(i, r int) string { return fmt.Sprintf("%d/%d:%d", rs[i].QueryID, rs[i].DocID, r) }
+	// Depth 1 on q0: d0 and d1 both score highest, so both are candidates,
+	// with the same score rank; d2, which two documents outscore, is not.
+	if got, want := top(1), strings.Join([]string{c(0, 1), c(1, 1), c(3, 1)}, " "); got != want {
+		t.Fatalf("depth-1 candidates %s, want %s", got, want)
 	}
-	want := []string{fmt.Sprintf("%d/%d", rs[0].QueryID, rs[0].DocID), fmt.Sprintf("%d/%d", rs[1].QueryID, rs[1].DocID), fmt.Sprintf("%d/%d", rs[3].QueryID, rs[3].DocID)}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Fatalf("depth-1 candidates %v, want %v", got, want)
+	if got, want := top(2), strings.Join([]string{c(0, 1), c(1, 1), c(3, 1)}, " "); got != want {
+		t.Fatalf("depth-2 candidates %s, want %s", got, want)
 	}
-	// Depth 2: still not d2, which two documents outscore.
-	if top, _ = st.TopCandidates(ctx, sys.ID, 2); len(top) != 3 {
-		t.Fatalf("depth-2 candidates %v", top)
-	}
-	if top, _ = st.TopCandidates(ctx, sys.ID, 3); len(top) != 4 {
-		t.Fatalf("depth-3 candidates %v", top)
+	if got, want := top(3), strings.Join([]string{c(0, 1), c(1, 1), c(2, 3), c(3, 1)}, " "); got != want {
+		t.Fatalf("depth-3 candidates %s, want %s", got, want)
 	}
 	if err := st.RemoveSystem(ctx, "s"); err != nil {
 		t.Fatal(err)
@@ -210,19 +210,48 @@ func TestPoolEntriesAndGradeCounts(t *testing.T) {
 	a, b := System{Name: "a", ContentSHA256: "1"}, System{Name: "b", ContentSHA256: "2"}
 	st.PutSystem(ctx, &a, rs, false)
 	st.PutSystem(ctx, &b, rs, false)
+	q0, q1 := rs[0].QueryID, rs[3].QueryID
+	d0, d1, d3 := rs[0].DocID, rs[1].DocID, rs[3].DocID
 	pairs, _ := st.PairIDs(ctx)
 	p0, p1 := pairs[PairKey{"q0", "d0"}], pairs[PairKey{"q0", "d1"}]
-	n, err := st.AddPoolEntries(ctx, []PoolEntry{{PairID: p0, SystemID: a.ID, Position: 1, Depth: 1}, {PairID: p0, SystemID: b.ID, Position: 2, Depth: 2}})
-	if err != nil || n != 2 {
-		t.Fatalf("add: %d %v", n, err)
+	before := count(t, st, "pairs")
+	// Every pair exists already: lists are recorded, no pair is added.
+	np, nl, err := st.AddToPool(ctx, []PoolList{{SystemID: a.ID, QueryID: q0, Depth: 2, Docs: []int64{d1, d0}}, {SystemID: b.ID, QueryID: q0, Depth: 2, Docs: []int64{d0}},
+		{SystemID: a.ID, QueryID: q1, Depth: 2, Docs: []int64{d3}}}, 0)
+	if err != nil || np != 0 || nl != 3 || count(t, st, "pairs") != before {
+		t.Fatalf("add: %d pairs %d lists %v", np, nl, err)
 	}
-	// A second entry for (p0, a) keeps the first position.
-	if n, err = st.AddPoolEntries(ctx, []PoolEntry{{PairID: p0, SystemID: a.ID, Position: 9, Depth: 10}, {PairID: p1, SystemID: a.ID, Position: 2, Depth: 10}}); err != nil || n != 1 {
-		t.Fatalf("add again: %d %v", n, err)
+	// The same or a shallower list changes nothing; a deeper one replaces
+	// the list, and its new document becomes a pair, source pool, with its
+	// run, offered for assignment.
+	doc := Document{ExtID: "fresh", Body: "fresh"}
+	st.PutDocument(ctx, &doc, false)
+	run := Run{Kind: RunPooling}
+	if err := st.StartRun(ctx, &run); err != nil {
+		t.Fatal(err)
 	}
-	es, err := st.PoolEntries(ctx, p0)
-	if err != nil || len(es) != 2 || es[0].SystemID != a.ID || es[0].Position != 1 || es[1].Position != 2 {
-		t.Fatalf("entries %+v %v", es, err)
+	np, nl, err = st.AddToPool(ctx, []PoolList{{SystemID: a.ID, QueryID: q0, Depth: 2, Docs: []int64{d1, d0}}, {SystemID: b.ID, QueryID: q0, Depth: 1, Docs: []int64{d1}},
+		{SystemID: a.ID, QueryID: q1, Depth: 3, Docs: []int64{d3, doc.ID}, RunID: run.ID}}, run.ID)
+	if err != nil || np != 1 || nl != 1 {
+		t.Fatalf("add again: %d pairs %d lists %v", np, nl, err)
+	}
+	var src string
+	var runID int64
+	st.DB().QueryRow(`SELECT source, run_id FROM pairs WHERE doc_id = ?`, doc.ID).Scan(&src, &runID)
+	if src != SourcePool || runID != run.ID {
+		t.Fatalf("new pool pair: source %q run %d", src, runID)
+	}
+	var humans int
+	if err := st.DB().QueryRow(`SELECT humans FROM assign_pairs a JOIN pairs p ON p.id = a.pair_id WHERE p.doc_id = ?`, doc.ID).Scan(&humans); err != nil {
+		t.Fatalf("new pool pair not offered for assignment: %v", err)
+	}
+	ls, err := st.QueryPool(ctx, q0)
+	if err != nil || fmt.Sprint(ls) != fmt.Sprint([]PoolList{{a.ID, q0, 2, []int64{d1, d0}, 0}, {b.ID, q0, 2, []int64{d0}, 0}}) {
+		t.Fatalf("q0 pool %v %v", ls, err)
+	}
+	byQuery, err := st.SystemPool(ctx, a.ID)
+	if err != nil || len(byQuery) != 2 || fmt.Sprint(byQuery[q1]) != fmt.Sprint(PoolList{a.ID, q1, 3, []int64{d3, doc.ID}, run.ID}) {
+		t.Fatalf("pool of a: %v %v", byQuery, err)
 	}
 	h, _ := st.EnsureLabeler(ctx, "human:x", KindHuman)
 	st.PutJudgment(ctx, &Judgment{PairID: p0, LabelerID: h.ID, Grade: 2, Status: StatusOK})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -66,4 +67,36 @@ func TestCLIImportRunAndSystems(t *testing.T) {
 	if _, _, err := coreCLI(t, db, "system"); err == nil || !strings.Contains(err.Error(), "usage") {
 		t.Fatalf("bare system: %v", err)
 	}
+}
+
+func TestCLIPool(t *testing.T) {
+	dir, db, run := systemsWorkspace(t)
+	mustCLI(t, db, "import", "docs", cliFile(t, dir, "more.jsonl", `{"id":"d4","text":"a fourth passage"}`+"\n"))
+	mustCLI(t, db, "import", "run", run)
+	mustCLI(t, db, "import", "run", cliFile(t, dir, "third.run", "q1 Q0 d4 1 5 third\nq1 Q0 d1 2 4 third\n"))
+	if _, _, err := coreCLI(t, db, "pool"); err == nil || !strings.Contains(err.Error(), "--depth") {
+		t.Fatalf("pool without depth: %v", err)
+	}
+	out := mustCLI(t, db, "pool", "--depth", "2")
+	// good: q1 d3 d2, q2 d3; bad: q1 d1, q2 d1 d2; third: q1 d4 d1.
+	if !strings.Contains(out, "3 systems × 2 queries at depth 2: 7 pairs in the pool, 1 of them added as new pairs") {
+		t.Fatalf("pool: %q", out)
+	}
+	if !regexpMatch(t, `human:imported\s+6\s+85\.7%`, out) || !regexpMatch(t, `lexical\s+0\s+0\.0%`, out) {
+		t.Fatalf("graded counts: %q", out)
+	}
+	if out = mustCLI(t, db, "pool", "--depth", "2"); !strings.HasPrefix(out, "nothing added: 3 systems × 2 queries at depth 2: 7 pairs in the pool, already pooled") {
+		t.Fatalf("pool again: %q", out)
+	}
+	if out = mustCLI(t, db, "pool", "--depth", "1", "--systems", "third", "--query", "q1"); !strings.HasPrefix(out, "nothing added: 1 systems × 1 queries at depth 1: 1 pairs") {
+		t.Fatalf("pool shallower: %q", out)
+	}
+	if _, _, err := coreCLI(t, db, "pool", "--depth", "2", "--systems", "nope"); err == nil || !strings.Contains(err.Error(), `no system "nope"`) {
+		t.Fatalf("unknown system: %v", err)
+	}
+}
+
+func regexpMatch(t *testing.T, pattern, s string) bool {
+	t.Helper()
+	return regexp.MustCompile(pattern).MatchString(s)
 }
