@@ -9,6 +9,7 @@ import (
 
 	"github.com/qrelbench/qrelbench/benchmark/syseval"
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/quote"
 )
 
 // PoolOptions configure pooling.
@@ -122,7 +123,7 @@ func poolQueries(ctx context.Context, st *store.Store, only []string) (map[int64
 	for _, ext := range only {
 		id, ok := qids[ext]
 		if !ok {
-			missing = append(missing, fmt.Sprintf("%q", ext))
+			missing = append(missing, quote.Input(ext))
 			continue
 		}
 		out[id] = true

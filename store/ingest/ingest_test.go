@@ -48,7 +48,7 @@ func writeFile(t testing.TB, dir, name, content string) string {
 func counts(t testing.TB, st *store.Store) string {
 	t.Helper()
 	var parts []string
-	for _, table := range []string{"documents", "queries", "pairs", "judgments", "judgment_history", "labelers", "runs", "systems", "system_results", "pool_pairs"} {
+	for _, table := range []string{"documents", "queries", "pairs", "judgments", "judgment_history", "labelers", "runs", "systems", "system_results", "pool_lists"} {
 		var n int
 		if err := st.DB().QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
 			t.Fatal(err)

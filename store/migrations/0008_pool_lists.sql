@@ -1,4 +1,4 @@
--- qrelbench workspace schema, version 6: pool provenance as one row per
+-- qrelbench workspace schema, version 8: pool provenance as one row per
 -- (system, query) instead of one per (system, pair).
 --
 -- A pool of 1,000 queries × 100 systems at depth 20 is 2,000,000
