@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/qrelbench/qrelbench/benchmark/corr"
 )
 
 // Item is one pair graded by both the reference (e.g. humans) and the
@@ -546,7 +548,7 @@ func (a *aggregator) compute(qs []queryStats, cells []cell, w []int32, out *metr
 		sxx := axx - bx*bx/n
 		syy := ayy - by*by/n
 		sxy := axy - bx*by/n
-		out.at(mPearson)(corrFromMoments(sxx, syy, sxy))
+		out.at(mPearson)(corr.FromMoments(sxx, syy, sxy))
 	} else {
 		out.at(mPearson)(0, false)
 	}
@@ -630,8 +632,8 @@ func (a *aggregator) compute(qs []queryStats, cells []cell, w []int32, out *metr
 	// undefined only when neither side has a positive.
 	out.at(mF1)(2*tp/(2*tp+fp+fn), 2*tp+fp+fn > 0)
 
-	out.at(mSpearman)(spearmanFromConfusion(a.conf, k))
-	out.at(mKendall)(kendallFromConfusion(a.conf, k))
+	out.at(mSpearman)(corr.SpearmanFromConfusion(a.conf, k))
+	out.at(mKendall)(corr.KendallFromConfusion(a.conf, k))
 }
 
 // bootstrapCI resamples the queries and returns the 95% percentile

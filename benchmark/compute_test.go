@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qrelbench/qrelbench/benchmark/corr"
 	"github.com/qrelbench/qrelbench/store/storetest"
 )
 
@@ -246,9 +247,9 @@ func TestComputeMatchesIndependent(t *testing.T) {
 		"precision":                   prec,
 		"recall":                      rec,
 		"f1":                          2 * prec * rec / (prec + rec),
-		"pearson":                     must(Pearson(rf, sc)),
-		"spearman":                    must(Spearman(rf, gf)),
-		"kendall_tau_b":               must(KendallTauB(rf, gf)),
+		"pearson":                     must(corr.Pearson(rf, sc)),
+		"spearman":                    must(corr.Spearman(rf, gf)),
+		"kendall_tau_b":               must(corr.KendallTauB(rf, gf)),
 	}
 	// Ranking metrics per query.
 	byQ := map[string][]Item{}

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"math"
 	"slices"
+
+	"github.com/qrelbench/qrelbench/benchmark/corr"
 )
 
 // rankedDoc is one document of one query, for the ranking metrics.
@@ -52,7 +54,7 @@ func scoreKey(s float64) float64 {
 // The bool is false when NDCG is undefined: no relevant document (all gains
 // 0), k < 1, no documents, different lengths, or a NaN/Inf gain.
 func NDCGAt(k int, scores []float64, gains []float64) (float64, bool) {
-	if len(scores) != len(gains) || len(scores) == 0 || k < 1 || !allFinite(gains) {
+	if len(scores) != len(gains) || len(scores) == 0 || k < 1 || !corr.AllFinite(gains) {
 		return 0, false
 	}
 	docs := make([]rankedDoc, len(scores))

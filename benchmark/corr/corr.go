@@ -1,4 +1,8 @@
-package benchmark
+// Package corr holds correlation coefficients (Pearson, Spearman, Kendall's
+// tau-b), from paired values or from the contingency table of two integer
+// gradings. Pure math with no dependencies, so that both labeler agreement
+// (benchmark) and system evaluation (benchmark/syseval) use the same code.
+package corr
 
 import (
 	"cmp"
@@ -11,7 +15,7 @@ import (
 // fewer than 2 pairs, different lengths, a NaN or infinite value, or a
 // constant x or y.
 func Pearson(x, y []float64) (float64, bool) {
-	if len(x) != len(y) || len(x) < 2 || !allFinite(x) || !allFinite(y) {
+	if len(x) != len(y) || len(x) < 2 || !AllFinite(x) || !AllFinite(y) {
 		return 0, false
 	}
 	if isConstant(x) || isConstant(y) {
@@ -32,11 +36,12 @@ func Pearson(x, y []float64) (float64, bool) {
 		syy += dy * dy
 		sxy += dx * dy
 	}
-	return corrFromMoments(sxx, syy, sxy)
+	return FromMoments(sxx, syy, sxy)
 }
 
-// corrFromMoments returns sxy/sqrt(sxx*syy) clamped to [-1, 1].
-func corrFromMoments(sxx, syy, sxy float64) (float64, bool) {
+// FromMoments returns sxy/sqrt(sxx*syy) clamped to [-1, 1]: Pearson from
+// centred sums of squares and products; false unless both sums are positive.
+func FromMoments(sxx, syy, sxy float64) (float64, bool) {
 	if !(sxx > 0) || !(syy > 0) {
 		return 0, false
 	}
@@ -48,7 +53,7 @@ func corrFromMoments(sxx, syy, sxy float64) (float64, bool) {
 // ranks of x and y, tied values receiving the average of their ranks.
 // Undefined (false) as for Pearson.
 func Spearman(x, y []float64) (float64, bool) {
-	if len(x) != len(y) || len(x) < 2 || !allFinite(x) || !allFinite(y) {
+	if len(x) != len(y) || len(x) < 2 || !AllFinite(x) || !AllFinite(y) {
 		return 0, false
 	}
 	return Pearson(averageRanks(x), averageRanks(y))
@@ -87,7 +92,7 @@ func averageRanks(x []float64) []float64 {
 // different lengths, NaN/Inf values, or when x or y is constant.
 func KendallTauB(x, y []float64) (float64, bool) {
 	n := len(x)
-	if len(y) != n || n < 2 || !allFinite(x) || !allFinite(y) {
+	if len(y) != n || n < 2 || !AllFinite(x) || !AllFinite(y) {
 		return 0, false
 	}
 	idx := make([]int32, n)
@@ -185,11 +190,11 @@ func mergeCountInversions(a []float64) int64 {
 	return inv
 }
 
-// spearmanFromConfusion returns Spearman's rho of two integer gradings given
+// SpearmanFromConfusion returns Spearman's rho of two integer gradings given
 // their k x k contingency table (rows: x categories ascending, columns: y
 // categories ascending). Every member of a category gets the category's
 // average rank, so this equals Spearman on the expanded data exactly.
-func spearmanFromConfusion(conf []int64, k int) (float64, bool) {
+func SpearmanFromConfusion(conf []int64, k int) (float64, bool) {
 	rows := make([]float64, k)
 	cols := make([]float64, k)
 	var n float64
@@ -233,13 +238,13 @@ func spearmanFromConfusion(conf []int64, k int) (float64, bool) {
 			}
 		}
 	}
-	return corrFromMoments(sxx, syy, sxy)
+	return FromMoments(sxx, syy, sxy)
 }
 
-// kendallFromConfusion returns Kendall's tau-b of two integer gradings from
+// KendallFromConfusion returns Kendall's tau-b of two integer gradings from
 // their k x k contingency table, counting concordant and discordant pairs of
 // cells with suffix sums in O(k^2). Exact (int64 pair counts).
-func kendallFromConfusion(conf []int64, k int) (float64, bool) {
+func KendallFromConfusion(conf []int64, k int) (float64, bool) {
 	// s[i][j] = sum of conf over rows >= i and columns >= j, (k+1)x(k+1).
 	w := k + 1
 	s := make([]int64, w*w)
@@ -270,7 +275,8 @@ func kendallFromConfusion(conf []int64, k int) (float64, bool) {
 	return tauB(n*(n-1)/2, n1, n2, conc, disc)
 }
 
-func allFinite(x []float64) bool {
+// AllFinite reports whether x holds no NaN and no infinity.
+func AllFinite(x []float64) bool {
 	for _, v := range x {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return false

@@ -1,10 +1,12 @@
-package benchmark
+package corr
 
 import (
 	"math"
 	"math/rand/v2"
 	"testing"
 )
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
 func naivePearson(x, y []float64) float64 {
 	n := float64(len(x))
@@ -166,12 +168,12 @@ func TestRankCorrelationsFromConfusion(t *testing.T) {
 			x[i], y[i] = float64(a), float64(b)
 		}
 		s1, ok1 := Spearman(x, y)
-		s2, ok2 := spearmanFromConfusion(conf, k)
+		s2, ok2 := SpearmanFromConfusion(conf, k)
 		if ok1 != ok2 || !near(s1, s2, 1e-12) {
 			t.Fatalf("trial %d: spearman %v %v vs table %v %v", trial, s1, ok1, s2, ok2)
 		}
 		k1, ok1 := KendallTauB(x, y)
-		k2, ok2 := kendallFromConfusion(conf, k)
+		k2, ok2 := KendallFromConfusion(conf, k)
 		if ok1 != ok2 || !near(k1, k2, 1e-12) {
 			t.Fatalf("trial %d: kendall %v %v vs table %v %v", trial, k1, ok1, k2, ok2)
 		}
