@@ -1,0 +1,120 @@
+package syseval
+
+import "math"
+
+// regIncBeta is the regularized incomplete beta function I_x(a, b) for
+// a, b > 0 and 0 <= x <= 1, by the continued fraction of
+// Abramowitz & Stegun 26.5.8 evaluated with the modified Lentz method. The
+// fraction converges fast for x < (a+1)/(a+b+2); above that the symmetry
+// I_x(a, b) = 1 − I_{1−x}(b, a) is used.
+func regIncBeta(x, a, b float64) float64 {
+	switch {
+	case math.IsNaN(x) || !(a > 0) || !(b > 0):
+		return math.NaN()
+	case x <= 0:
+		return 0
+	case x >= 1:
+		return 1
+	}
+	if x > (a+1)/(a+b+2) {
+		return 1 - regIncBeta(1-x, b, a)
+	}
+	la, _ := math.Lgamma(a)
+	lb, _ := math.Lgamma(b)
+	lab, _ := math.Lgamma(a + b)
+	front := math.Exp(lab - la - lb + a*math.Log(x) + b*math.Log1p(-x))
+	return front * betaFraction(x, a, b) / a
+}
+
+// betaFraction evaluates 1/(1+ d1/(1+ d2/(1+ …))) with
+// d_{2m+1} = −(a+m)(a+b+m)x / ((a+2m)(a+2m+1)) and
+// d_{2m} = m(b−m)x / ((a+2m−1)(a+2m)).
+func betaFraction(x, a, b float64) float64 {
+	const (
+		tiny = 1e-300
+		eps  = 1e-15
+	)
+	c, d := 1.0, 1-(a+b)*x/(a+1)
+	if math.Abs(d) < tiny {
+		d = tiny
+	}
+	d = 1 / d
+	f := d
+	for m := 1; m <= 10000; m++ {
+		fm := float64(m)
+		for _, num := range [2]float64{
+			fm * (b - fm) * x / ((a + 2*fm - 1) * (a + 2*fm)),
+			-(a + fm) * (a + b + fm) * x / ((a + 2*fm) * (a + 2*fm + 1)),
+		} {
+			d = 1 + num*d
+			if math.Abs(d) < tiny {
+				d = tiny
+			}
+			c = 1 + num/c
+			if math.Abs(c) < tiny {
+				c = tiny
+			}
+			d = 1 / d
+			f *= c * d
+			if num < 0 && math.Abs(c*d-1) < eps {
+				return f
+			}
+		}
+	}
+	return f
+}
+
+// studentTTwoSided is P(|T| >= |t|) for Student's t with df degrees of
+// freedom: I_{df/(df+t²)}(df/2, 1/2).
+func studentTTwoSided(t, df float64) float64 {
+	if math.IsInf(t, 0) {
+		return 0
+	}
+	return regIncBeta(df/(df+t*t), df/2, 0.5)
+}
+
+// studentTQuantile returns q with P(T <= q) = p for Student's t with df
+// degrees of freedom, 0.5 <= p < 1, by bisection on the two-sided tail
+// (monotone in q); 200 halvings reach float precision.
+func studentTQuantile(p, df float64) float64 {
+	tail := 2 * (1 - p) // P(|T| >= q)
+	lo, hi := 0.0, 1.0
+	for studentTTwoSided(hi, df) > tail {
+		hi *= 2
+		if hi > 1e300 {
+			return math.Inf(1)
+		}
+	}
+	for range 200 {
+		mid := (lo + hi) / 2
+		if studentTTwoSided(mid, df) > tail {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2
+}
+
+// z975 is the 0.975 quantile of the standard normal distribution.
+const z975 = 1.959963984540054
+
+// meanVar returns the mean and the sample variance (n−1 denominator) of x,
+// computed in two passes; the variance is NaN for fewer than 2 values.
+func meanVar(x []float64) (mean, variance float64) {
+	if len(x) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	for _, v := range x {
+		mean += v
+	}
+	mean /= float64(len(x))
+	if len(x) < 2 {
+		return mean, math.NaN()
+	}
+	for _, v := range x {
+		d := v - mean
+		variance += d * d
+	}
+	return mean, variance / float64(len(x)-1)
+}
