@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 )
 
@@ -38,11 +37,7 @@ func WriteReport(path string, ev Evaluation, costs Costs, minGrade int) ([]strin
 	for _, r := range ev.Labelers {
 		row := []string{r.Labeler, fmt.Sprint(r.N)}
 		for _, c := range cols[1:] {
-			cell := r.Format(c[1])
-			if ci, ok := r.CI[c[1]]; ok {
-				cell += fmt.Sprintf(" [%.2f, %.2f]", ci[0], ci[1])
-			}
-			row = append(row, cell)
+			row = append(row, r.Cell(c[1]))
 		}
 		rows = append(rows, row)
 		counts := make([]int, len(r.Confusion))
@@ -59,6 +54,7 @@ func WriteReport(path string, ev Evaluation, costs Costs, minGrade int) ([]strin
 		}
 	}
 	table(&b, isHTML, header, rows)
+	para(&b, isHTML, "— undefined on this data. "+UnreliableNote+".")
 	heading(&b, isHTML, "Grade distributions")
 	distFile := base + "-distribution.png"
 	if err := WriteDistributionPNG(filepath.Join(dir, distFile), dist, minGrade); err != nil {
@@ -102,19 +98,6 @@ func WriteReport(path string, ev Evaluation, costs Costs, minGrade int) ([]strin
 		return pics, err
 	}
 	return pics, nil
-}
-
-// Format renders one metric to three decimals, or "—" where it is
-// undefined on this data: the form every table (terminal, report) shows.
-func (r *Result) Format(name string) string {
-	if slices.Contains(r.Undefined, name) {
-		return "—"
-	}
-	v, ok := r.Metric(name)
-	if !ok {
-		return "—"
-	}
-	return fmt.Sprintf("%.3f", v)
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

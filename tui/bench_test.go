@@ -198,16 +198,23 @@ func BenchmarkBrowseFilter(b *testing.B) {
 	}
 }
 
-// BenchmarkBrowseSearch: a query-text search over 1M pairs, View.
+// BenchmarkBrowseSearch: one key typed into Browse's search over 1M
+// pairs, cycling "vpn" in and out: the whole-word lookup in the query and
+// document indexes (its command), the filter pass and View.
 func BenchmarkBrowseSearch(b *testing.B) {
 	st := benchWorkspace(b)
 	d := benchDriver(b, st)
 	d.keys("tab")
 	d.keys("/")
+	typed := []string{"v", "p", "n", "backspace", "backspace", "backspace"}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		d.keys([]string{"v", "backspace"}[i%2])
+		d.keys(typed[i%len(typed)])
 		_ = d.m.View()
+	}
+	b.StopTimer()
+	if n := len(d.m.browse.rows); b.N%len(typed) == 3 && (n == 0 || n == benchQueries*benchDocs) {
+		b.Fatalf("vpn: %d rows", n)
 	}
 }
 
@@ -313,4 +320,123 @@ func BenchmarkGradeWhileLabeling(b *testing.B) {
 	close(stop)
 	written := <-done
 	b.ReportMetric(float64(written)/elapsed.Seconds(), "background-judgments/s")
+}
+
+// benchCopy is a private copy of the benchmark workspace, for benchmarks
+// that write (the cached workspace must stay as built).
+func benchCopy(b *testing.B) *store.Store {
+	b.Helper()
+	st := benchWorkspace(b)
+	path := filepath.Join(b.TempDir(), "copy.db")
+	if _, err := st.DB().Exec(`VACUUM INTO ?`, path); err != nil {
+		b.Fatal(err)
+	}
+	cp, err := store.Open(context.Background(), path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cp.Close() })
+	return cp
+}
+
+// BenchmarkPoll: one reading of the change markers the workbench polls
+// every tick (store.Changes on 1M pairs).
+func BenchmarkPoll(b *testing.B) {
+	st := benchWorkspace(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := st.Changes(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// liveWrite is what another process writes between two ticks while a
+// labeling run goes: 500 model judgments (the pipeline's flush) and, every
+// iteration, a new query with 10 pairs.
+func liveWrite(b *testing.B, other *store.Store, lab store.Labeler, i int) {
+	ctx := context.Background()
+	err := other.Tx(ctx, func(tx *store.Store) error {
+		q := store.Query{ExtID: fmt.Sprintf("live-%d", i), Text: fmt.Sprintf("live query %d printer", i)}
+		if _, err := tx.PutQuery(ctx, &q, false); err != nil {
+			return err
+		}
+		for d := int64(1); d <= 10; d++ {
+			p := store.Pair{QueryID: q.ID, DocID: d, Source: store.SourceBM25}
+			if _, err := tx.PutPair(ctx, &p); err != nil {
+				return err
+			}
+		}
+		batch := make([]store.Judgment, 500)
+		for k := range batch {
+			id := int64((i*500+k)%(benchQueries*benchDocs) + 1)
+			batch[k] = store.Judgment{PairID: id, LabelerID: lab.ID, Grade: int(id % 4), Status: store.StatusOK}
+		}
+		return tx.PutJudgments(ctx, batch)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkLiveRefresh: one tick while another process labels and adds
+// pairs, on Browse sorted by a grade column: the poll, the read of what
+// changed, its application to the index (new rows, changed cells, the view
+// refiltered and resorted with the selection kept) and the next View. Only
+// the last two run in Update (see BenchmarkLiveRefreshUpdate); the reads
+// are commands.
+func BenchmarkLiveRefresh(b *testing.B) {
+	st := benchCopy(b)
+	other, lab := liveWriter(b, st)
+	d := benchDriver(b, st)
+	d.keys("tab", "right", "right", "o")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		liveWrite(b, other, lab, i)
+		b.StartTimer()
+		d.send(tickMsg{})
+		_ = d.m.View()
+	}
+	b.StopTimer()
+	if n := len(d.m.browse.idx.ids); n != benchQueries*benchDocs+10*b.N {
+		b.Fatalf("%d pairs in the index", n)
+	}
+}
+
+// BenchmarkLiveRefreshUpdate: the part of a tick that runs in Update, so
+// delays a key pressed meanwhile: applying 500 changed cells and 10 new
+// pairs to the 1M-pair index, refiltering and resorting, and View.
+func BenchmarkLiveRefreshUpdate(b *testing.B) {
+	st := benchCopy(b)
+	other, lab := liveWriter(b, st)
+	d := benchDriver(b, st)
+	d.keys("tab", "right", "right", "o")
+	m := d.m
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		liveWrite(b, other, lab, i)
+		msg := m.browse.refreshCmd(m)()
+		b.StartTimer()
+		_, cmd := m.Update(msg)
+		_ = m.View()
+		b.StopTimer()
+		d.run(cmd)
+		b.StartTimer()
+	}
+}
+
+func liveWriter(b *testing.B, st *store.Store) (*store.Store, store.Labeler) {
+	other, err := store.Open(context.Background(), st.Path())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { other.Close() })
+	lab, err := other.Labeler(context.Background(), "lexical")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return other, lab
 }

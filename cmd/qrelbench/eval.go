@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/qrelbench/qrelbench/benchmark"
+	"github.com/qrelbench/qrelbench/store"
 )
 
 func init() {
@@ -76,7 +78,25 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		return printJSON(e.stdout, ev)
 	}
 	printEvaluation(e.stdout, ev)
+	if ev.Reference == store.GoldLabeler {
+		setters, err := st.GoldSetters(ctx)
+		if err != nil {
+			return err
+		}
+		printCircular(e.stdout, ev, setters)
+	}
 	return nil
+}
+
+// printCircular warns about labelers scored against gold grades they set
+// themselves as adjudicators.
+func printCircular(w io.Writer, ev benchmark.Evaluation, setters map[string]int) {
+	for _, r := range ev.Labelers {
+		if n := setters[r.Labeler]; n > 0 {
+			fmt.Fprintf(w, "\ncircular: %s decided %d of the %d gold grades as adjudicator; scoring them against %s measures their own decisions, not agreement\n",
+				r.Labeler, n, ev.RefPairs, ev.Reference)
+		}
+	}
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -96,7 +116,7 @@ func printEvaluation(w io.Writer, ev benchmark.Evaluation) {
 	fmt.Fprintf(w, "reference %s (%d graded pairs), scale %s, relevant = grade >= %d\n", ev.Reference, ev.RefPairs, ev.Scale, ev.Threshold)
 	// Metrics are rows and labelers columns, so the table stays within a
 	// terminal's width for the usual handful of labelers.
-	const cellWidth = 19
+	const cellWidth = 21
 	fmt.Fprintf(w, "\n%-10s", "")
 	for _, r := range ev.Labelers {
 		fmt.Fprintf(w, " %*s", cellWidth, clipName(r.Labeler, cellWidth))
@@ -106,19 +126,21 @@ func printEvaluation(w io.Writer, ev benchmark.Evaluation) {
 		fmt.Fprintf(w, " %*s", cellWidth, fmt.Sprintf("%d (%.0f%%)", r.N, r.Coverage*100))
 	}
 	fmt.Fprintln(w)
+	unreliable := false
 	for _, c := range evalColumns {
 		fmt.Fprintf(w, "%-10s", c[0])
 		for _, r := range ev.Labelers {
-			cell := r.Format(c[1])
-			if ci, ok := r.CI[c[1]]; ok {
-				cell += fmt.Sprintf(" [%.2f,%.2f]", ci[0], ci[1])
-			}
-			fmt.Fprintf(w, " %*s", cellWidth, cell)
+			fmt.Fprintf(w, " %*s", cellWidth, r.Cell(c[1]))
+			unreliable = unreliable || r.Unreliable(c[1])
 		}
 		fmt.Fprintln(w)
 	}
 	if len(ev.Labelers) > 0 && ev.Labelers[0].Bootstrap > 0 {
-		fmt.Fprintf(w, "[lo,hi]: 95%% bootstrap interval over queries (%d resamples)\n", ev.Labelers[0].Bootstrap)
+		fmt.Fprintf(w, "[lo, hi]: 95%% bootstrap interval over queries (%d resamples)\n", ev.Labelers[0].Bootstrap)
+	}
+	fmt.Fprintln(w, "— undefined on this data")
+	if unreliable {
+		fmt.Fprintln(w, benchmark.UnreliableNote)
 	}
 	for _, r := range ev.Labelers {
 		fmt.Fprintf(w, "\n%s vs %s: confusion (rows: reference grade, columns: %s)\n", r.Labeler, ev.Reference, r.Labeler)
@@ -127,10 +149,24 @@ func printEvaluation(w io.Writer, ev benchmark.Evaluation) {
 			for _, n := range row {
 				fmt.Fprintf(w, " %6d", n)
 			}
-			fmt.Fprintf(w, "   recall %.2f\n", r.PerGradeAccuracy[i])
+			g := r.MinGrade + i
+			switch {
+			case slices.Contains(r.Undefined, fmt.Sprintf("per_grade_accuracy[%d]", g)):
+				fmt.Fprintf(w, "   recall —  (no reference pair has grade %d)\n", g)
+			case r.GradeRecallUnreliable(i):
+				fmt.Fprintf(w, "   recall %.2f%s\n", r.PerGradeAccuracy[i], benchmark.UnreliableMark)
+			default:
+				fmt.Fprintf(w, "   recall %.2f\n", r.PerGradeAccuracy[i])
+			}
 		}
-		if len(r.Undefined) > 0 {
-			fmt.Fprintf(w, "  undefined on this data: %s\n", strings.Join(r.Undefined, ", "))
+		var undef []string
+		for _, u := range r.Undefined {
+			if !strings.HasPrefix(u, "per_grade_accuracy[") {
+				undef = append(undef, u)
+			}
+		}
+		if len(undef) > 0 {
+			fmt.Fprintf(w, "  undefined on this data: %s\n", strings.Join(undef, ", "))
 		}
 	}
 	for _, s := range ev.Skipped {
@@ -152,16 +188,24 @@ func printAgreement(w io.Writer, a benchmark.Agreement) {
 		fmt.Fprintf(w, " %10s", clipName(n, 10))
 	}
 	fmt.Fprintln(w)
+	small := false
 	for i, n := range a.Labelers {
 		fmt.Fprintf(w, "%-20s", clipName(n, 20))
 		for j := range a.Labelers {
 			cell := "—"
 			if k := a.Kappa[i][j]; k != nil {
 				cell = fmt.Sprintf("%.3f", *k)
+				if i != j && a.Overlap[i][j] < benchmark.MinReliableN {
+					cell += benchmark.UnreliableMark
+					small = true
+				}
 			}
 			fmt.Fprintf(w, " %10s", cell)
 		}
 		fmt.Fprintln(w)
+	}
+	if small {
+		fmt.Fprintf(w, "%s unreliable: from fewer than %d pairs both graded\n", benchmark.UnreliableMark, benchmark.MinReliableN)
 	}
 	switch {
 	case len(a.Humans) < 2:
@@ -169,7 +213,11 @@ func printAgreement(w io.Writer, a benchmark.Agreement) {
 	case a.HumanAlpha == nil:
 		fmt.Fprintf(w, "\nKrippendorff's alpha over %s: undefined (%d pairs graded by two or more)\n", strings.Join(a.Humans, ", "), a.HumanAlphaUnits)
 	default:
-		fmt.Fprintf(w, "\nKrippendorff's ordinal alpha over %s: %.3f (%d pairs graded by two or more)\n", strings.Join(a.Humans, ", "), *a.HumanAlpha, a.HumanAlphaUnits)
+		mark := ""
+		if a.HumanAlphaUnits < benchmark.MinReliableN {
+			mark = fmt.Sprintf(" %s unreliable: fewer than %d pairs", benchmark.UnreliableMark, benchmark.MinReliableN)
+		}
+		fmt.Fprintf(w, "\nKrippendorff's ordinal alpha over %s: %.3f (%d pairs graded by two or more)%s\n", strings.Join(a.Humans, ", "), *a.HumanAlpha, a.HumanAlphaUnits, mark)
 	}
 }
 
