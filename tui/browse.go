@@ -13,7 +13,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/qrelbench/qrelbench/store"
 )
@@ -1133,20 +1132,7 @@ func (b *browseState) legend(m *Model, w int, l browseLayout) []string {
 	if nl := len(b.idx.labs); l.n < nl {
 		parts = append(parts, fmt.Sprintf("labelers %d–%d of %d (←/→)", l.first+1, l.first+l.n, nl))
 	}
-	var lines []string
-	cur := ""
-	for _, p := range parts {
-		switch {
-		case cur == "":
-			cur = " " + p
-		case ansi.StringWidth(cur)+3+ansi.StringWidth(p) <= w:
-			cur += "   " + p // not " · ": · is a symbol here
-		default:
-			lines = append(lines, cur)
-			cur = " " + p
-		}
-	}
-	return append(lines, cur)
+	return wrapParts(parts, w)
 }
 
 func (b *browseState) view(m *Model, w, h int) []string {

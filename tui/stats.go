@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/qrelbench/qrelbench/benchmark"
 	"github.com/qrelbench/qrelbench/store"
@@ -37,6 +38,9 @@ type statsResult struct {
 	alpha       float64 // NaN: undefined
 	alphaUnits  int
 	alphaRaters int
+	// setters: adjudicators by name, with the gold grades in force they
+	// decided (their agreement with human:gold is circular).
+	setters map[string]int
 }
 
 type statsMsg struct {
@@ -136,8 +140,18 @@ func computeStats(ctx context.Context, st *store.Store, labs []store.Labeler, co
 	}
 	res.alpha, res.alphaUnits, res.alphaRaters = humanAlpha(labs, cols)
 	var err error
-	res.activity, err = st.HumanActivity(ctx)
+	if res.activity, err = st.HumanActivity(ctx); err != nil {
+		return nil, err
+	}
+	res.setters, err = st.GoldSetters(ctx)
 	return res, err
+}
+
+// circular says whether labelers a and b are the gold labeler and an
+// adjudicator who set some of its grades.
+func (r *statsResult) circular(a, b int) bool {
+	la, lb := r.labs[a], r.labs[b]
+	return la.Name == store.GoldLabeler && r.setters[lb.Name] > 0 || lb.Name == store.GoldLabeler && r.setters[la.Name] > 0
 }
 
 // humanAlpha is Krippendorff's ordinal alpha over every human annotator
@@ -246,6 +260,27 @@ func fmtKappa(v float64) string {
 	return fmt.Sprintf("%.2f", v)
 }
 
+// statsLabel is the width of a labeler's label on Stats (the same
+// abbreviations as Browse's at this width).
+const statsLabel = 7
+
+// gradeGlyphs draw the grade distribution so that it reads without colour:
+// one shade per level, light to dark, for scales of up to five levels.
+func gradeGlyphs(k int) []string {
+	all := []string{"░", "▒", "▓", "█"}
+	switch {
+	case k <= 1:
+		return []string{"█"}
+	case k <= 4:
+		return all[4-k:]
+	}
+	out := []string{"·", "░", "▒", "▓", "█"}
+	for len(out) < k {
+		out = append(out, "█")
+	}
+	return out
+}
+
 func (s *statsState) view(m *Model, w, h int) []string {
 	st := m.sty
 	if m.browse.idx == nil {
@@ -257,38 +292,59 @@ func (s *statsState) view(m *Model, w, h int) []string {
 	r := s.res
 	var out []string
 	if len(r.labs) == 0 {
-		return []string{"", st.muted.Render("  No grades yet.")}
+		return []string{"", st.muted.Render("  No grades yet: grade pairs (Grade), or start a labeling run (Runs).")}
 	}
-	names := make([]string, len(r.labs))
-	for i, l := range r.labs {
-		names[i] = shortName(l.Name, 8)
-		if l.ID == m.me.ID {
-			names[i] = "me"
-		}
-	}
+	names, abbrev := labelerLabels(r.labs, m.me.ID, statsLabel)
+	small, circ := false, false
 	// Agreement matrix.
 	out = append(out, " "+st.header.Render("Agreement")+st.muted.Render("  Cohen's κ (unweighted) over the pairs both graded"))
-	cw := 7
+	cw := statsLabel + 2
 	head := " " + pad("", 10)
 	for _, nm := range names {
-		head += padLeft(clip(nm, cw-1), cw)
+		head += padLeft(nm, cw)
 	}
 	out = append(out, st.header.Render(head))
 	for i := range r.labs {
 		line := " " + st.header.Render(pad(names[i], 10))
 		for j := range r.labs {
 			v := r.kappa[i][j]
-			cell := padLeft(fmtKappa(v), cw)
-			if i == j {
+			var cell string
+			switch {
+			case i == j:
 				cell = st.muted.Render(padLeft("·", cw))
-			} else if r.n[i][j] == 0 {
+			case r.n[i][j] == 0 || math.IsNaN(v):
 				cell = st.muted.Render(padLeft("—", cw))
-			} else {
-				cell = kappaStyle(m, v).Render(cell)
+			default:
+				t := fmtKappa(v)
+				if r.n[i][j] < benchmark.MinReliableN {
+					t += benchmark.UnreliableMark
+					small = true
+				}
+				if r.circular(i, j) {
+					t += "†"
+					circ = true
+				}
+				cell = kappaStyle(m, v).Render(padLeft(t, cw))
+				if r.n[i][j] < benchmark.MinReliableN {
+					cell = st.muted.Render(padLeft(t, cw))
+				}
 			}
 			line += cell
 		}
 		out = append(out, line)
+	}
+	notes := []string{"· itself", "— undefined (no pairs both graded, or one grade only)"}
+	if small {
+		notes = append(notes, fmt.Sprintf("%s unreliable: from fewer than %d pairs", benchmark.UnreliableMark, benchmark.MinReliableN))
+	}
+	if circ {
+		notes = append(notes, "† circular: an adjudicator against the gold grades they set")
+	}
+	if abbrev != "" {
+		notes = append(notes, abbrev)
+	}
+	for _, ln := range wrapParts(notes, w) {
+		out = append(out, st.muted.Render(ln))
 	}
 	out = append(out, s.alphaLine(m))
 	out = append(out, "")
@@ -300,15 +356,15 @@ func (s *statsState) view(m *Model, w, h int) []string {
 	for _, c := range conf {
 		maxc = max(maxc, c)
 	}
-	out = append(out, " "+st.header.Render("Confusion")+st.muted.Render(fmt.Sprintf("  rows %s (←/→) × columns %s (↑/↓), %d pairs", r.labs[a].Name, r.labs[b].Name, r.n[a][b])))
+	out = append(out, " "+st.header.Render("Confusion")+st.muted.Render(fmt.Sprintf("  rows %s (←/→) × columns %s (↑/↓), %d pairs both graded", r.labs[a].Name, r.labs[b].Name, r.n[a][b])))
 	hw := 8
-	head = " " + pad("", 10)
+	head = " " + pad(names[b]+" →", 10)
 	for _, l := range m.scale.Levels {
 		head += padLeft(fmt.Sprint(l.Grade), hw)
 	}
 	out = append(out, st.header.Render(head))
 	for x := 0; x < k; x++ {
-		line := " " + st.header.Render(pad(fmt.Sprintf("%s=%d", clip(names[a], 7), m.scale.Levels[x].Grade), 10))
+		line := " " + st.header.Render(pad(fmt.Sprintf("%s=%d", names[a], m.scale.Levels[x].Grade), 10))
 		for y := 0; y < k; y++ {
 			c := conf[x*k+y]
 			lvl := 0
@@ -323,11 +379,18 @@ func (s *statsState) view(m *Model, w, h int) []string {
 		}
 		out = append(out, line)
 	}
+	out = append(out, st.muted.Render(" pairs per cell; darker: more; the diagonal (bold) is where the two agree"))
 	out = append(out, "")
-	// Distributions.
-	out = append(out, " "+st.header.Render("Grades")+st.muted.Render("  distribution per labeler"))
-	bw := max(min(w-40, 40), 10)
-	for i, l := range r.labs {
+	// Distributions: a shade per grade, so the bars read without colour.
+	glyphs := gradeGlyphs(k)
+	var key []string
+	for g, l := range m.scale.Levels {
+		key = append(key, st.gradeStyle(g).Render(glyphs[g])+st.muted.Render(fmt.Sprintf(" %d %s", l.Grade, l.Name)))
+	}
+	out = append(out, " "+st.header.Render("Grades")+st.muted.Render("  distribution per labeler, and pairs per grade"))
+	out = append(out, " "+strings.Join(key, st.muted.Render("  ")))
+	bw := max(min(w-12-k*8, 40), 10)
+	for i := range r.labs {
 		d := r.dist[i]
 		tot := 0
 		for _, c := range d {
@@ -341,20 +404,20 @@ func (s *statsState) view(m *Model, w, h int) []string {
 				cells = bw - used
 			}
 			used += cells
-			line += st.gradeStyle(g).Render(strings.Repeat("█", cells))
+			line += st.gradeStyle(g).Render(strings.Repeat(glyphs[g], cells))
 		}
 		var counts []string
-		for _, c := range d {
-			counts = append(counts, fmt.Sprint(c))
+		for g, c := range d {
+			counts = append(counts, fmt.Sprintf("%d:%d", m.scale.Levels[g].Grade, c))
 		}
-		line += st.muted.Render("  " + strings.Join(counts, "/"))
-		_ = l
+		line += st.muted.Render("  " + strings.Join(counts, " "))
 		out = append(out, line)
 	}
 	out = append(out, "")
 	// Annotators.
-	out = append(out, " "+st.header.Render("Annotators")+st.muted.Render("  progress and speed"))
-	out = append(out, st.header.Render(" "+pad("annotator", 20)+padLeft("graded", 8)+padLeft("unsure", 8)+padLeft("done", 7)+padLeft("s/pair", 8)+padLeft("pairs/h", 9)))
+	out = append(out, " "+st.header.Render("Annotators")+st.muted.Render("  progress and speed (time on task)"))
+	out = append(out, st.header.Render(" "+pad("annotator", 20)+padLeft("graded", 8)+padLeft("unsure", 8)+padLeft("done", 7)+padLeft("s/pair", 9)+padLeft("pairs/h", 10)))
+	slow := false
 	for _, act := range r.activity {
 		n := act.Graded + act.Unsure
 		spp, pph := "", ""
@@ -362,16 +425,46 @@ func (s *statsState) view(m *Model, w, h int) []string {
 			sec := act.TotalMS / 1000 / float64(n)
 			spp = fmt.Sprintf("%.1f", sec)
 			pph = fmt.Sprintf("%.0f", 3600/sec)
+			if n < benchmark.MinReliableN {
+				spp += benchmark.UnreliableMark
+				pph += benchmark.UnreliableMark
+				slow = true
+			}
 		}
 		done := ""
 		if r.pairs > 0 {
 			done = fmt.Sprintf("%.0f%%", 100*float64(act.Graded)/float64(r.pairs))
 		}
 		out = append(out, " "+pad(act.Labeler, 20)+padLeft(fmt.Sprint(act.Graded), 8)+padLeft(fmt.Sprint(act.Unsure), 8)+padLeft(done, 7)+
-			st.muted.Render(padLeft(spp, 8)+padLeft(pph, 9)))
+			st.muted.Render(padLeft(spp, 9)+padLeft(pph, 10)))
+	}
+	if slow {
+		out = append(out, st.muted.Render(fmt.Sprintf(" %s unreliable: speed from fewer than %d pairs", benchmark.UnreliableMark, benchmark.MinReliableN)))
 	}
 	s.scroll = min(s.scroll, max(len(out)-h, 0))
 	return out[s.scroll:]
+}
+
+// wrapParts joins short notes (a legend's entries) into lines of at most w
+// cells, three spaces apart (not " · ": · is a symbol of the tables).
+func wrapParts(parts []string, w int) []string {
+	var lines []string
+	cur := ""
+	for _, p := range parts {
+		switch {
+		case cur == "":
+			cur = " " + p
+		case ansi.StringWidth(cur)+3+ansi.StringWidth(p) <= w:
+			cur += "   " + p
+		default:
+			lines = append(lines, cur)
+			cur = " " + p
+		}
+	}
+	if cur != "" {
+		lines = append(lines, cur)
+	}
+	return lines
 }
 
 // alphaLine is the annotators' agreement: Krippendorff's ordinal alpha.
