@@ -168,7 +168,7 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 	k.later = bind("s", "leave this disagreement for later", "s")
 	k.reload = bind("r", "read the open disagreements again", "r")
 
-	k.newRun = bind("n", "new run: ↑/↓ field, ←/→ choose, digits limit, enter start, esc cancel", "n")
+	k.newRun = bind("n", "new run: ↑/↓ field, ←/→ choose, type a number or name, enter start, esc cancel; each field says what it needs", "n")
 	k.cancelRun = bind("c", "cancel the selected run", "c")
 	k.refresh = bind("r", "refresh the list", "r")
 	k.formPrev = bind("↑", "previous field", "up", "k", "shift+tab")

@@ -80,6 +80,9 @@ func (m *Model) onPolled(msg polledMsg) tea.Cmd {
 // with its first judgment).
 func (m *Model) onLabelers(ls []store.Labeler) tea.Cmd {
 	m.labelers = ls
+	if m.runs.form != nil {
+		m.runs.defaultName(m) // the proposed name follows the labeler list
+	}
 	x := m.browse.idx
 	if x == nil || m.browse.loading {
 		return nil

@@ -156,7 +156,7 @@ func TestLiveLabelersAndRuns(t *testing.T) {
 			}
 			return out
 		},
-		Start: func(context.Context, *store.Store, string, int, func(Progress)) error { return nil }}
+		Start: func(context.Context, *store.Store, JobArgs, func(Progress)) error { return nil }}
 	d := newDriver(t, f, Options{Annotator: "alice", Jobs: []Job{job}}, 120, 40)
 	d.keys("tab", "tab", "tab", "tab", "n") // Runs, new run form
 	if d.m.screen != scrRuns {

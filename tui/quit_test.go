@@ -16,13 +16,13 @@ func TestQuitAsksWhileARunGoes(t *testing.T) {
 	f := newFixture(t)
 	var cause error
 	job := Job{Kind: store.RunLabeling, Title: "labeling",
-		Start: func(ctx context.Context, _ *store.Store, _ string, _ int, _ func(Progress)) error {
+		Start: func(ctx context.Context, _ *store.Store, _ JobArgs, _ func(Progress)) error {
 			<-ctx.Done()
 			cause = context.Cause(ctx)
 			return ctx.Err()
 		}}
 	d := newDriver(t, f, Options{Jobs: []Job{job}, Command: "qrelbench --db w.db"}, 100, 30)
-	run := d.m.runs.start(d.m, job, "teacher", 0)
+	run := d.m.runs.start(d.m, job, JobArgs{Labeler: "teacher"})
 	// (Not d.send: the command it returns waits for the next snapshot.)
 	d.m.Update(runProgressMsg{key: 0, ok: true, p: Progress{Kind: store.RunLabeling, Labeler: "teacher", Done: 1054, Total: 2123}})
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -18,18 +17,37 @@ import (
 // Progress is a background run's snapshot, as package pipeline reports it.
 type Progress = pipeline.Progress
 
-// Job is a kind of background run the Runs screen can start.
+// Job is a kind of background run the Runs screen can start. The form
+// shows each field's hint when it is selected: every field says what it
+// needs.
 type Job struct {
 	Kind  string // store.RunSynthesis, store.RunMining, store.RunLabeling, …
 	Title string // shown in the form
-	// Labelers lists the choices for the labeler field (nil: no field).
-	Labelers func(ls []store.Labeler) []string
-	// LimitName names the number field ("" for none), Limit its default.
+	About string // what the run does and what it needs
+
+	// Labelers lists the choices for the labeler field (nil: no field),
+	// LabelerName names the field ("" : labeler), LabelerHint says what a
+	// choice must be, NoLabelers why the list can be empty and what to do.
+	Labelers    func(ls []store.Labeler) []string
+	LabelerName string
+	LabelerHint string
+	NoLabelers  string
+
+	// LimitName names the number field ("" for none), Limit is its
+	// default, LimitHint what it counts.
 	LimitName string
 	Limit     int
+	LimitHint string
+
+	// NewName, when set, adds a field naming the labeler the run creates,
+	// proposed from the chosen labeler and editable; NameHint explains it.
+	NewName  func(labeler string) string
+	NameHint string
+
 	// Start runs the job until it ends or ctx is canceled, reporting
-	// progress (the callback never blocks).
-	Start func(ctx context.Context, st *store.Store, labeler string, limit int, progress func(Progress)) error
+	// progress (the callback never blocks). A run with nothing to do ends
+	// with a Progress whose Notice says why.
+	Start func(ctx context.Context, st *store.Store, a JobArgs, progress func(Progress)) error
 }
 
 // liveRun is a run started in this session.
@@ -37,6 +55,7 @@ type liveRun struct {
 	key      int
 	job      Job
 	labeler  string
+	newName  string // the labeler the run creates, if any
 	cancel   context.CancelFunc
 	stop     context.CancelCauseFunc // cancel, saying why
 	ch       chan Progress
@@ -55,13 +74,6 @@ type runsState struct {
 	sel     int
 	form    *runForm
 	bar     progress.Model // draws each live run's progress (static, no animation)
-}
-
-type runForm struct {
-	field   int // 0 job, 1 labeler, 2 limit
-	job     int
-	labeler int
-	limit   string
 }
 
 func (r *runsState) init(jobs []Job) { r.jobs = jobs }
@@ -116,10 +128,11 @@ var errCanceledHere = errors.New("stopped on the Runs screen; finished work is k
 
 // start launches a job: one Cmd runs it to the end, another relays its
 // progress through a channel.
-func (r *runsState) start(m *Model, job Job, labeler string, limit int) tea.Cmd {
+func (r *runsState) start(m *Model, job Job, a JobArgs) tea.Cmd {
+	labeler := a.Labeler
 	ctx, stop := context.WithCancelCause(m.ctx)
 	cancel := func() { stop(errCanceledHere) }
-	lr := &liveRun{key: r.nextKey, job: job, labeler: labeler, cancel: cancel, stop: stop, ch: make(chan Progress, 64)}
+	lr := &liveRun{key: r.nextKey, job: job, labeler: labeler, newName: a.Name, cancel: cancel, stop: stop, ch: make(chan Progress, 64)}
 	lr.last = Progress{Kind: job.Kind, Labeler: labeler}
 	r.nextKey++
 	r.live = append(r.live, lr)
@@ -139,7 +152,7 @@ func (r *runsState) start(m *Model, job Job, labeler string, limit int) tea.Cmd 
 		}
 	}
 	run := func() tea.Msg {
-		err := job.Start(ctx, st, labeler, limit, send)
+		err := job.Start(ctx, st, a, send)
 		close(ch)
 		return runDoneMsg{key: lr.key, err: err}
 	}
@@ -233,53 +246,8 @@ func (r *runsState) choices(m *Model, job Job) []string {
 
 func (r *runsState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 	km := &m.keys
-	if f := r.form; f != nil {
-		job := r.jobs[f.job]
-		labs := r.choices(m, job)
-		switch {
-		case key.Matches(k, km.formCancel):
-			r.form = nil
-		case key.Matches(k, km.formPrev):
-			f.field = (f.field + 2) % 3
-		case key.Matches(k, km.formNext):
-			f.field = (f.field + 1) % 3
-		case key.Matches(k, km.formLeft, km.formRight):
-			d := 1
-			if key.Matches(k, km.formLeft) {
-				d = -1
-			}
-			switch f.field {
-			case 0:
-				f.job = (f.job + len(r.jobs) + d) % len(r.jobs)
-				f.labeler = 0
-				f.limit = strconv.Itoa(r.jobs[f.job].Limit)
-			case 1:
-				if len(labs) > 0 {
-					f.labeler = (f.labeler + len(labs) + d) % len(labs)
-				}
-			}
-		case key.Matches(k, km.formDel):
-			if f.field == 2 && len(f.limit) > 0 {
-				f.limit = f.limit[:len(f.limit)-1]
-			}
-		case key.Matches(k, km.formStart):
-			lab := ""
-			if len(labs) > 0 {
-				lab = labs[min(f.labeler, len(labs)-1)]
-			} else if job.Labelers != nil {
-				m.setFlash("no labeler can do this: add one with `qrelbench labeler add`", true)
-				return nil, true
-			}
-			limit, _ := strconv.Atoi(f.limit)
-			r.form = nil
-			r.sel = len(r.live)
-			return r.start(m, job, lab, limit), true
-		case key.Matches(k, km.formDigit):
-			if f.field == 2 && len(f.limit) < 9 {
-				f.limit += k.String()
-			}
-		}
-		return nil, true // the form captures every key
+	if r.form != nil {
+		return r.formKey(m, k), true // the form captures every key
 	}
 	switch {
 	case key.Matches(k, km.newRun):
@@ -287,7 +255,7 @@ func (r *runsState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 			m.setFlash("this session cannot start runs (no jobs configured)", true)
 			return nil, true
 		}
-		r.form = &runForm{limit: strconv.Itoa(r.jobs[0].Limit)}
+		r.newForm(m)
 		return nil, true
 	case key.Matches(k, km.down):
 		r.sel = min(r.sel+1, max(r.rows()-1, 0))
@@ -325,38 +293,8 @@ func fmtDur(d time.Duration) string {
 func (r *runsState) view(m *Model, w, h int) []string {
 	s := m.sty
 	var out []string
-	if f := r.form; f != nil {
-		job := r.jobs[f.job]
-		labs := r.choices(m, job)
-		out = append(out, " "+s.header.Render("New run")+s.muted.Render("  ↑/↓ field · ←/→ choose · digits limit · enter start · esc cancel"))
-		field := func(i int, name, val string) string {
-			mark := "  "
-			v := s.text.Render(val)
-			if f.field == i {
-				mark = s.accent.Render("▶ ")
-				v = s.sel.Render(" " + val + " ")
-			}
-			return "  " + mark + s.muted.Render(pad(name, 10)) + v
-		}
-		out = append(out, field(0, "run", "‹ "+job.Title+" ›"))
-		switch {
-		case job.Labelers == nil:
-			out = append(out, field(1, "labeler", "—"))
-		case len(labs) == 0:
-			out = append(out, field(1, "labeler", "(none available)"))
-		default:
-			out = append(out, field(1, "labeler", "‹ "+labs[min(f.labeler, len(labs)-1)]+" ›"))
-		}
-		lim := f.limit
-		if lim == "" || lim == "0" {
-			lim = "0 (no limit)"
-		}
-		if job.LimitName != "" {
-			out = append(out, field(2, job.LimitName, lim))
-		} else {
-			out = append(out, field(2, "limit", "—"))
-		}
-		out = append(out, "")
+	if r.form != nil {
+		out = append(out, r.formView(m, w)...)
 	}
 	out = append(out, " "+s.header.Render("This session"))
 	if len(r.live) == 0 {
@@ -378,13 +316,19 @@ func (r *runsState) view(m *Model, w, h int) []string {
 		if lr.labeler != "" {
 			name += " " + lr.labeler
 		}
+		if lr.newName != "" {
+			name += " → " + lr.newName
+		}
 		status := "running"
 		st := s.accent
+		idle := lr.finished && lr.err == nil && !lr.canceled && p.Total == 0 && p.Done == 0
 		switch {
 		case lr.finished && lr.canceled:
 			status, st = "canceled", s.warn
 		case lr.finished && lr.err != nil:
 			status, st = "failed", s.bad
+		case idle:
+			status, st = "nothing to do", s.warn
 		case lr.finished:
 			status, st = "done", s.ok
 		case lr.canceled:
@@ -394,8 +338,10 @@ func (r *runsState) view(m *Model, w, h int) []string {
 		if p.Total > 0 {
 			frac = float64(p.Done) / float64(p.Total)
 		}
-		line := mark + pad(name, 22) + " " + st.Render(pad(status, 9)) + " " + r.bar.ViewAs(frac) + " " +
-			fmt.Sprintf("%d/%d", p.Done, p.Total)
+		line := mark + pad(name, 22) + " " + st.Render(pad(status, 13))
+		if !idle {
+			line += " " + r.bar.ViewAs(frac) + " " + fmt.Sprintf("%d/%d", p.Done, p.Total)
+		}
 		if p.Failed > 0 {
 			line += s.bad.Render(fmt.Sprintf(" %d failed", p.Failed))
 		}
@@ -409,12 +355,17 @@ func (r *runsState) view(m *Model, w, h int) []string {
 			line += s.muted.Render(fmt.Sprintf("  %d+%d tok $%.4f", p.TokensIn, p.TokensOut, p.CostUSD))
 		}
 		out = append(out, line)
-		if lr.err != nil && !lr.canceled {
-			out = append(out, "    "+s.bad.Render(clip(lr.err.Error(), w-6)))
-		} else if p.LastError != "" {
-			out = append(out, "    "+s.warn.Render(clip("last error: "+p.LastError, w-6)))
-		} else if lr.notice != "" {
-			out = append(out, "    "+s.muted.Render(clip(lr.notice, w-6)))
+		note, ns := "", s.muted
+		switch {
+		case lr.err != nil && !lr.canceled:
+			note, ns = lr.err.Error(), s.bad
+		case p.LastError != "":
+			note, ns = "last error: "+p.LastError, s.warn
+		case lr.notice != "":
+			note = lr.notice
+		}
+		for _, l := range wrapText(note, max(w-6, 20)) {
+			out = append(out, "    "+ns.Render(l))
 		}
 	}
 	out = append(out, "", " "+s.header.Render("Recent runs"))

@@ -486,7 +486,8 @@ func TestRunsStartCancel(t *testing.T) {
 	started := make(chan struct{})
 	job := Job{Kind: store.RunLabeling, Title: "labeling", LimitName: "pairs", Limit: 5,
 		Labelers: func(ls []store.Labeler) []string { return []string{"lexical"} },
-		Start: func(ctx context.Context, st *store.Store, labeler string, limit int, progress func(Progress)) error {
+		Start: func(ctx context.Context, st *store.Store, a JobArgs, progress func(Progress)) error {
+			labeler, limit := a.Labeler, a.Limit
 			close(started)
 			for i := 1; i <= limit; i++ {
 				progress(Progress{RunID: 99, Kind: store.RunLabeling, Labeler: labeler, Total: limit, Done: i, Elapsed: time.Duration(i) * time.Second})
@@ -509,11 +510,11 @@ func TestRunsStartCancel(t *testing.T) {
 	}
 	// Cancel: a job that waits for its context.
 	job2 := job
-	job2.Start = func(ctx context.Context, _ *store.Store, _ string, _ int, _ func(Progress)) error {
+	job2.Start = func(ctx context.Context, _ *store.Store, _ JobArgs, _ func(Progress)) error {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	cmd := d.m.runs.start(d.m, job2, "lexical", 1)
+	cmd := d.m.runs.start(d.m, job2, JobArgs{Labeler: "lexical", Limit: 1})
 	d.m.runs.sel = 1
 	d.keys("c")
 	d.run(cmd)

@@ -1,10 +1,12 @@
 // Package jobs connects the workbench's Runs screen to package pipeline:
-// query synthesis, hard-negative mining and labeling, started in the
-// background and reporting progress.
+// query synthesis, hard-negative mining, labeling and student training,
+// started in the background and reporting progress — and, when a run has
+// nothing to do, why.
 package jobs
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/qrelbench/qrelbench/pipeline"
@@ -18,43 +20,68 @@ func Default() []tui.Job {
 	return []tui.Job{
 		{
 			Kind: store.RunLabeling, Title: "labeling",
-			Labelers:  gradingLabelers,
-			LimitName: "pairs", Limit: 0,
-			Start: func(ctx context.Context, st *store.Store, labeler string, limit int, progress func(tui.Progress)) error {
-				_, err := pipeline.Label(ctx, st, pipeline.LabelOptions{Labeler: labeler, Limit: limit, Progress: progress})
+			About:       "a labeler grades every pair it has not graded yet; rerun to resume, nothing is paid twice",
+			Labelers:    gradingLabelers,
+			LabelerHint: "who grades: the built-ins lexical and bm25 (free), an embedded student, or a model endpoint added with `qrelbench labeler add`",
+			NoLabelers:  "add a model endpoint with `qrelbench labeler add NAME --base-url URL --model M`, or train a student",
+			LimitName:   "pairs", Limit: 0,
+			LimitHint: "grade at most this many pairs (0: every pair left)",
+			Start: func(ctx context.Context, st *store.Store, a tui.JobArgs, progress func(tui.Progress)) error {
+				run, err := pipeline.Label(ctx, st, pipeline.LabelOptions{Labeler: a.Labeler, Limit: a.Limit, Progress: progress})
+				if err == nil && run.ID == 0 {
+					return nothingToDo(ctx, st, store.RunLabeling, a.Labeler, progress)
+				}
 				return err
 			},
 		},
 		{
 			Kind: store.RunMining, Title: "mining",
+			About:     "BM25 finds hard negatives (candidate documents) for every query that has none yet, as new pairs to grade",
 			LimitName: "per query", Limit: 10,
-			Start: func(ctx context.Context, st *store.Store, _ string, limit int, progress func(tui.Progress)) error {
-				_, err := pipeline.Mine(ctx, st, pipeline.MineOptions{Negatives: limit, Progress: progress})
+			LimitHint: "how many BM25 documents each query gets as pairs",
+			Start: func(ctx context.Context, st *store.Store, a tui.JobArgs, progress func(tui.Progress)) error {
+				run, err := pipeline.Mine(ctx, st, pipeline.MineOptions{Negatives: a.Limit, Progress: progress})
+				if err == nil && run.ID == 0 {
+					return nothingToDo(ctx, st, store.RunMining, "", progress)
+				}
 				return err
 			},
 		},
 		{
 			Kind: store.RunSynthesis, Title: "synthesis",
-			Labelers:  synthLabelers,
-			LimitName: "documents", Limit: 100,
-			Start: func(ctx context.Context, st *store.Store, labeler string, limit int, progress func(tui.Progress)) error {
-				_, err := pipeline.Synthesize(ctx, st, pipeline.SynthOptions{Labeler: labeler, Docs: limit, Progress: progress})
+			About:       "writes queries from seed documents: each document not seeded yet by this writer gets a few",
+			Labelers:    synthLabelers,
+			LabelerName: "writer",
+			LabelerHint: "who writes the queries: offline (built-in, extractive, free) or a model endpoint",
+			LimitName:   "documents", Limit: 100,
+			LimitHint: "seed at most this many documents not seeded yet (0: all of them)",
+			Start: func(ctx context.Context, st *store.Store, a tui.JobArgs, progress func(tui.Progress)) error {
+				run, err := pipeline.Synthesize(ctx, st, pipeline.SynthOptions{Labeler: a.Labeler, Docs: a.Limit, Progress: progress})
+				if err == nil && run.ID == 0 {
+					return nothingToDo(ctx, st, store.RunSynthesis, a.Labeler, progress)
+				}
 				return err
 			},
 		},
 		{
 			Kind: store.RunTraining, Title: "student training",
-			Labelers:  teacherLabelers,
-			LimitName: "", Limit: 0,
-			Start: func(ctx context.Context, st *store.Store, teacher string, _ int, progress func(tui.Progress)) error {
-				name := StudentName(teacher)
-				progress(tui.Progress{Kind: store.RunTraining, Labeler: name, Total: 1, Notice: "training " + name + " on " + teacher + "'s grades"})
-				res, err := distill.Train(ctx, st, distill.TrainOptions{Teacher: teacher, Labeler: name})
-				p := tui.Progress{RunID: res.Run.ID, Kind: store.RunTraining, Labeler: name, Total: 1, Finished: true, Status: store.RunDone}
+			About:       "fits an embedded student (in-process, no GPU) to a teacher's grades; then label with it to grade every pair",
+			Labelers:    teacherLabelers,
+			LabelerName: "teacher",
+			LabelerHint: "whose grades the student learns: a model or an imported judge that has graded pairs (humans' grades are the benchmark and are left out)",
+			NoLabelers: "a teacher is a model labeler or an imported judge with grades: add a model with `qrelbench labeler add`, " +
+				"or import a judge's grades with `qrelbench import qrels FILE --labeler NAME`, then grade with it (labeling)",
+			NewName:  StudentName,
+			NameHint: "the name of the student labeler to create (or retrain, if an embedded student of that name exists); no spaces or commas",
+			Start: func(ctx context.Context, st *store.Store, a tui.JobArgs, progress func(tui.Progress)) error {
+				progress(tui.Progress{Kind: store.RunTraining, Labeler: a.Name, Total: 1, Notice: "training " + a.Name + " on " + a.Labeler + "'s grades"})
+				res, err := distill.Train(ctx, st, distill.TrainOptions{Teacher: a.Labeler, Labeler: a.Name})
+				p := tui.Progress{RunID: res.Run.ID, Kind: store.RunTraining, Labeler: a.Name, Total: 1, Finished: true, Status: store.RunDone}
 				if err != nil {
 					p.Status, p.LastError = store.RunFailed, err.Error()
 				} else {
 					p.Done = 1
+					p.Notice = fmt.Sprintf("%s learned from %d pairs of %d queries; grade with it: labeling → %s", a.Name, res.Pairs, res.Queries, a.Name)
 				}
 				progress(p)
 				return err
@@ -63,8 +90,45 @@ func Default() []tui.Job {
 	}
 }
 
-// StudentName is the embedded student the Runs screen trains from a teacher.
-func StudentName(teacher string) string { return "student-" + strings.ReplaceAll(teacher, ":", "-") }
+// StudentName is the name the Runs screen proposes for a student trained
+// from a teacher.
+func StudentName(teacher string) string {
+	if teacher == "" {
+		return "student"
+	}
+	return "student-" + strings.ReplaceAll(teacher, ":", "-")
+}
+
+// nothingToDo ends a run that found no work with a notice saying why, from
+// what the workspace holds.
+func nothingToDo(ctx context.Context, st *store.Store, kind, labeler string, progress func(tui.Progress)) error {
+	s, err := st.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	var why string
+	switch kind {
+	case store.RunLabeling:
+		why = fmt.Sprintf("every pair already has a judgment by %s (regrade with `qrelbench label --labeler %s --all`)", labeler, labeler)
+		if s.Pairs == 0 {
+			why = "the workspace has no pairs yet: import pairs, or mine them for your queries (mining)"
+		}
+	case store.RunMining:
+		why = "every query already has BM25 negatives"
+		if s.Queries == 0 {
+			why = "the workspace has no queries yet: import them, or write some from documents (synthesis)"
+		} else if s.Documents == 0 {
+			why = "the workspace has no documents to search: import documents first"
+		}
+	case store.RunSynthesis:
+		why = fmt.Sprintf("every document already has queries written by %s; import more documents, or choose another writer", labeler)
+		if s.Documents == 0 {
+			why = "the workspace has no documents to write queries from: import documents first (`qrelbench import docs`)"
+		}
+	}
+	progress(tui.Progress{Kind: kind, Labeler: labeler, Finished: true, Status: store.RunDone, Notice: "nothing to do: " + why})
+	return nil
+}
 
 // teacherLabelers are those whose grades a student can learn from: models
 // and imported judges (not humans: their grades are the benchmark).
