@@ -13,11 +13,14 @@ import (
 )
 
 func init() {
-	register("eval", "score labelers against a reference: agreement, ranking quality, throughput and cost", runEval)
+	register("eval", "score labelers against a reference (agreement, ranking quality, cost), or search systems: eval runs", runEval)
 }
 
 func runEval(ctx context.Context, e *env, args []string) error {
-	const usageLine = "eval --reference LABELER [--labelers A,B,…|all] [--query ID…] [--threshold 2] [--bootstrap 1000] [--json] [--report FILE.md|.html] | --agreement | --cost"
+	if len(args) > 0 && args[0] == "runs" {
+		return runEvalRuns(ctx, e, args[1:])
+	}
+	const usageLine = "eval --reference LABELER [--labelers A,B,…|all] [--query ID…] [--threshold 2] [--bootstrap 1000] [--json] [--report FILE.md|.html] | --agreement | --cost | runs --qrels LABELER … (see eval runs -h)"
 	fs := newFlags(e, "eval", usageLine)
 	reference := fs.String("reference", "", "the labeler taken as truth (e.g. human:imported, human:gold)")
 	var labelers, queries multiFlag
