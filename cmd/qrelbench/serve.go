@@ -36,6 +36,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	blind := fs.Bool("blind", true, "hide other labelers' grades on a pair until the annotator has graded it")
 	priority := fs.Bool("priority", false, "serve first the pairs where the teacher and the student disagree most or are least certain")
 	grace := fs.Duration("grace", 10*time.Second, "on shutdown, how long each session has to save before it is closed")
+	perConn := fs.Int("max-sessions-per-conn", sshserve.DefaultSessionsPerConn, "session channels one connection may open")
+	perAnnotator := fs.Int("max-sessions-per-annotator", sshserve.DefaultSessionsPerAnnotator, "sessions one annotator may have open over all connections")
+	pending := fs.Int("max-pending", sshserve.DefaultPending, "connections that may be authenticating (or without a session) at once; more are closed")
+	pendingTimeout := fs.Duration("pending-timeout", sshserve.DefaultPendingTimeout, "how soon a connection must authenticate and open a session")
+	idle := fs.Duration("idle-timeout", sshserve.DefaultIdleTimeout, "close a connection with no traffic for this long")
+	maxWindow := fs.String("max-window", fmt.Sprintf("%dx%d", sshserve.DefaultMaxWidth, sshserve.DefaultMaxHeight), "largest terminal COLSxROWS a session gets; larger ones are clamped")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -45,6 +51,20 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if *keys == "" {
 		return errors.New("serve needs --authorized-keys FILE: one line per annotator key (see `qrelbench serve -h`)")
+	}
+	var maxW, maxH int
+	if n, err := fmt.Sscanf(*maxWindow, "%dx%d", &maxW, &maxH); n != 2 || err != nil || maxW < 20 || maxH < 5 {
+		return fmt.Errorf("--max-window %s: want COLSxROWS, at least 20x5", quote.Input(*maxWindow))
+	}
+	for name, v := range map[string]int{"--max-sessions-per-conn": *perConn, "--max-sessions-per-annotator": *perAnnotator, "--max-pending": *pending} {
+		if v < 1 {
+			return fmt.Errorf("%s must be at least 1", name)
+		}
+	}
+	for name, v := range map[string]time.Duration{"--pending-timeout": *pendingTimeout, "--idle-timeout": *idle} {
+		if v <= 0 {
+			return fmt.Errorf("%s must be positive", name)
+		}
 	}
 	if *hostKey == "" {
 		*hostKey = e.db + ".hostkey"
@@ -71,6 +91,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Log:            e.stderr, // bad key lines are reported here with their line numbers
 		Grace:          *grace,
 		ShutdownMsg:    tui.ShutdownMsg{Reason: "server shutting down — your grades are saved"},
+		Limits: sshserve.Limits{SessionsPerConn: *perConn, SessionsPerAnnotator: *perAnnotator, Pending: *pending,
+			PendingTimeout: *pendingTimeout, IdleTimeout: *idle, MaxWidth: maxW, MaxHeight: maxH},
 		NewModel: func(s *sshserve.Session) tea.Model {
 			return tui.New(st, tui.Options{Annotator: s.Annotator, Blind: *blind, Priority: *priority, Environ: s.Environ})
 		},

@@ -41,7 +41,11 @@ func TestServeWorkbench(t *testing.T) {
 
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	alice, _ := gossh.NewSignerFromKey(priv)
-	keys := cliFile(t, dir, "team.keys", "# team\nthis line is broken\n"+strings.TrimSpace(string(gossh.MarshalAuthorizedKey(alice.PublicKey())))+" alice@laptop\n")
+	_, priv2, _ := ed25519.GenerateKey(rand.Reader)
+	carol, _ := gossh.NewSignerFromKey(priv2)
+	keys := cliFile(t, dir, "team.keys", "# team\nthis line is broken\n"+strings.Repeat("A", 2<<20)+"\n"+
+		strings.TrimSpace(string(gossh.MarshalAuthorizedKey(alice.PublicKey())))+" alice@laptop\n"+
+		`from="10.9.9.9" `+strings.TrimSpace(string(gossh.MarshalAuthorizedKey(carol.PublicKey())))+" carol\n")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -65,8 +69,14 @@ func TestServeWorkbench(t *testing.T) {
 		}
 		return m != nil
 	})
-	if !strings.Contains(errOut.String(), "team.keys:2:") {
-		t.Errorf("bad key line not reported with its number: %q", errOut)
+	if !strings.Contains(errOut.String(), "team.keys:2:") || !strings.Contains(errOut.String(), "team.keys:3: line is longer than") {
+		t.Errorf("bad key lines not reported with their numbers: %.500q", errOut)
+	}
+	// carol may only come from 10.9.9.9.
+	if c, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{User: "x", Auth: []gossh.AuthMethod{gossh.PublicKeys(carol)},
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}); err == nil { //nolint:gosec // loopback test
+		c.Close()
+		t.Error(`carol (from="10.9.9.9") got in from 127.0.0.1`)
 	}
 	if !strings.Contains(out.String(), "annotators: alice") || !strings.Contains(out.String(), "graded by 2 human") {
 		t.Errorf("serve output: %q", out)

@@ -2,10 +2,14 @@
 // Bubble Tea program per SSH session, each with its own model, terminal size,
 // colors and environment, all writing to one workspace.
 //
-// An annotator is who their public key says they are (see Keys): unknown
-// keys, passwords and keyboard-interactive logins are refused, and only an
-// interactive session with a terminal runs; exec commands, subsystems and
-// port forwarding are refused. The host key is created once and kept.
+// An annotator is who their public key says they are (see Keys, whose
+// authorized_keys options are honoured or refused): unknown keys, passwords
+// and keyboard-interactive logins are refused, and only an interactive
+// session with a terminal runs; exec commands, subsystems and port
+// forwarding are refused. Limits bound what one key or an unauthenticated
+// client can make the server hold (sessions per connection and per
+// annotator, pending connections, timeouts, terminal sizes). The host key is
+// created once and kept.
 //
 // Shutdown tells every session (a ShutdownMsg to its model and a line in the
 // terminal after it ends), lets each model commit what it holds, and closes
@@ -13,11 +17,13 @@
 package sshserve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -78,6 +84,9 @@ type Config struct {
 	Log io.Writer
 	// ProgramOptions are added to every session's tea.NewProgram.
 	ProgramOptions []tea.ProgramOption
+	// Limits bound sessions, pending connections, timeouts and terminal
+	// sizes (zero fields: the defaults).
+	Limits Limits
 }
 
 // Server is an SSH server of workbench sessions.
@@ -91,10 +100,14 @@ type Server struct {
 	keysMod  time.Time
 	keysSize int64
 
+	lim Limits
+
 	mu       sync.Mutex
 	closing  bool
 	sessions map[*live]bool
 	perLab   map[int64]int
+	chans    map[string]int // open session channels per annotator
+	pending  int            // connections without an open session
 	wg       sync.WaitGroup
 }
 
@@ -123,7 +136,7 @@ func New(cfg Config) (*Server, []LineError, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	s := &Server{cfg: cfg, sessions: map[*live]bool{}, perLab: map[int64]int{}}
+	s := &Server{cfg: cfg, lim: cfg.Limits.withDefaults(), sessions: map[*live]bool{}, perLab: map[int64]int{}, chans: map[string]int{}}
 	bad, err := s.reloadKeys(true)
 	if err != nil {
 		return nil, bad, err
@@ -144,7 +157,9 @@ func New(cfg Config) (*Server, []LineError, error) {
 		wish.WithPublicKeyAuth(s.authorize),
 		func(srv *ssh.Server) error {
 			srv.Handler = s.handle
-			srv.HandshakeTimeout = 30 * time.Second
+			srv.HandshakeTimeout = s.lim.PendingTimeout
+			srv.IdleTimeout = s.lim.IdleTimeout
+			srv.ConnCallback = s.onConn
 			// Only "shell" (with a pty, checked in handle) runs: no exec
 			// commands, no subsystems (sftp, ...).
 			srv.SessionRequestCallback = func(sess ssh.Session, kind string) bool {
@@ -158,7 +173,7 @@ func New(cfg Config) (*Server, []LineError, error) {
 			srv.LocalPortForwardingCallback = func(ssh.Context, string, uint32) bool { return false }
 			srv.ReversePortForwardingCallback = func(ssh.Context, string, uint32) bool { return false }
 			srv.SubsystemHandlers = map[string]ssh.SubsystemHandler{}
-			srv.ChannelHandlers = map[string]ssh.ChannelHandler{"session": ssh.DefaultSessionHandler}
+			srv.ChannelHandlers = map[string]ssh.ChannelHandler{"session": s.sessionChannel}
 			srv.RequestHandlers = map[string]ssh.RequestHandler{}
 			return nil
 		},
@@ -216,19 +231,35 @@ func (s *Server) reloadKeys(first bool) ([]LineError, error) {
 	return bad, nil
 }
 
-func (s *Server) lookup(pk ssh.PublicKey) (string, bool) {
+// allowed returns the keys file line that lets pk in from remote now.
+func (s *Server) allowed(pk ssh.PublicKey, remote net.Addr) (keyEntry, error) {
+	var ip netip.Addr
+	if ta, ok := remote.(*net.TCPAddr); ok {
+		ip = ta.AddrPort().Addr()
+	} else if ap, err := netip.ParseAddrPort(fmt.Sprint(remote)); err == nil {
+		ip = ap.Addr()
+	}
 	s.keysMu.Lock()
 	defer s.keysMu.Unlock()
-	return s.keys.Lookup(pk)
+	return s.keys.authorize(pk, ip, time.Now())
 }
 
 func (s *Server) authorize(ctx ssh.Context, pk ssh.PublicKey) bool {
 	s.reloadKeys(false)
-	if _, ok := s.lookup(pk); ok {
-		return true
+	e, err := s.allowed(pk, ctx.RemoteAddr())
+	if err != nil {
+		s.logf("refused key %s for user %q from %s: %v", gossh.FingerprintSHA256(pk), ctx.User(), ctx.RemoteAddr(), err)
+		return false
 	}
-	s.logf("refused key %s for user %q from %s", gossh.FingerprintSHA256(pk), ctx.User(), ctx.RemoteAddr())
-	return false
+	perms := ctx.Permissions()
+	if perms.Extensions == nil {
+		perms.Extensions = map[string]string{}
+	}
+	perms.Extensions[extAnnotator] = e.name
+	if e.noPty {
+		perms.Extensions[extNoPty] = fmt.Sprintf("line %d", e.line)
+	}
+	return true
 }
 
 // ListenAndServe listens on addr (e.g. ":2222") and serves until Shutdown.
@@ -253,11 +284,16 @@ func (s *Server) handle(sess ssh.Session) {
 		wish.Fatalln(sess, "qrelbench: the workbench needs a terminal: connect with `ssh -t`")
 		return
 	}
-	name, ok := s.lookup(sess.PublicKey())
-	if !ok {
+	e, err := s.allowed(sess.PublicKey(), sess.RemoteAddr())
+	if err != nil {
 		wish.Fatalln(sess, "qrelbench: this key is no longer authorized")
 		return
 	}
+	if line := sess.Permissions().Extensions[extNoPty]; line != "" || e.noPty {
+		wish.Fatalln(sess, fmt.Sprintf("qrelbench: your key's line in the keys file (%s) has no-pty or restrict, and the workbench needs a terminal: ask for ,pty to be added", cmp.Or(line, fmt.Sprintf("line %d", e.line))))
+		return
+	}
+	name := e.name
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

@@ -174,6 +174,7 @@ type env struct {
 	recs    map[string]*recorder
 	k       int
 	log     *storetest.SyncBuffer
+	limits  Limits
 }
 
 func newSigner(t testing.TB) gossh.Signer {
@@ -254,18 +255,21 @@ func (e *env) rec(name string) *recorder {
 	return r
 }
 
+// model is the test model of a session.
+func (e *env) model(s *Session) tea.Model {
+	r := e.rec(s.Annotator)
+	r.mu.Lock()
+	r.env = s.Environ
+	r.mu.Unlock()
+	return &gradeModel{st: e.st, sess: s, k: e.k, rec: r}
+}
+
 // start runs a server on a loopback port.
 func (e *env) start() (*Server, string) {
 	e.t.Helper()
 	srv, bad, err := New(Config{
-		Store: e.st, AuthorizedKeys: e.keyFile, HostKey: e.hostKey, Log: e.log, Grace: 5 * time.Second,
-		NewModel: func(s *Session) tea.Model {
-			r := e.rec(s.Annotator)
-			r.mu.Lock()
-			r.env = s.Environ
-			r.mu.Unlock()
-			return &gradeModel{st: e.st, sess: s, k: e.k, rec: r}
-		},
+		Store: e.st, AuthorizedKeys: e.keyFile, HostKey: e.hostKey, Log: e.log, Grace: 5 * time.Second, Limits: e.limits,
+		NewModel: e.model,
 	})
 	if err != nil {
 		e.t.Fatal(err, bad)
@@ -491,7 +495,15 @@ func TestRefusals(t *testing.T) {
 	if err := s.RequestSubsystem("sftp"); err == nil {
 		t.Error("sftp subsystem accepted")
 	}
-	// A shell without a terminal is told and ends.
+	s.Close()
+	// A shell without a terminal is told and ends (on a connection of its
+	// own: the sessions above count against the per-connection limit until
+	// the server has seen them closed).
+	c, err = gossh.Dial("tcp", addr, clientConfig(gossh.PublicKeys(e.keys["alice"]), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
 	s, _ = c.NewSession()
 	out := &storetest.SyncBuffer{}
 	s.Stdout, s.Stderr = out, out
