@@ -271,7 +271,7 @@ func correct(ctx context.Context, st *store.Store, runs []syseval.Run, rep *Repo
 		s := &rep.Systems[i]
 		p, err := syseval.PPIForSystem(s.SystemResult, byName[s.System], rep.Measure)
 		if err != nil {
-			s.PPIErr = strings.TrimPrefix(err.Error(), "syseval: ")
+			s.PPIErr = strings.ReplaceAll(err.Error(), "syseval: ", "")
 			continue
 		}
 		s.PPI = &p
