@@ -768,8 +768,11 @@ func (g *gradeState) progressText(m *Model) string {
 
 const progressBarWidth = 12
 
-// percent rounds down, so that 100% means done.
+// percent rounds down, so that 100% means done and 0% nothing done.
 func percent(frac float64) string {
+	if frac > 0 && frac < 0.01 {
+		return "<1%"
+	}
 	return fmt.Sprintf("%d%%", int(frac*100))
 }
 

@@ -346,7 +346,6 @@ func (p *pairState) body(m *Model, w int) []string {
 		out = append(out, s.muted.Render("   no grades yet"))
 	}
 	var notes []string
-	anyHidden := false
 	for i, r := range rows {
 		me := r.l.ID == m.me.ID
 		kind := r.l.Kind
@@ -355,7 +354,6 @@ func (p *pairState) body(m *Model, w int) []string {
 		}
 		line := " " + pad(names[i], nameW+1) + s.muted.Render(pad(kind, 8))
 		if hidden && !me {
-			anyHidden = true
 			line += s.muted.Render(padLeft("—", 5) + "  hidden until you grade (b: show)")
 			out = append(out, line)
 			continue
@@ -428,9 +426,6 @@ func (p *pairState) body(m *Model, w int) []string {
 	}
 	if showMS {
 		legend = append(legend, "ms: time per request")
-	}
-	if anyHidden {
-		legend = append(legend, "—: hidden")
 	}
 	if abbrev != "" {
 		legend = append(legend, abbrev)

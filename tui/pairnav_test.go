@@ -100,6 +100,24 @@ func TestPairFollowsGrade(t *testing.T) {
 	}
 }
 
+// b on the Pair screen shows (and hides again) the other grades at once.
+func TestPairBlindToggle(t *testing.T) {
+	f := newFixture(t)
+	d := newDriver(t, f, Options{Annotator: "alice", Blind: true}, 120, 40)
+	d.keys("enter")
+	if s := d.screen(); !strings.Contains(s, "hidden until you grade") || strings.Contains(s, "teacher says 3") {
+		t.Fatalf("blind Pair screen:\n%s", s)
+	}
+	d.keys("b")
+	if s := d.screen(); strings.Contains(s, "hidden until you grade") || !strings.Contains(s, "teacher says 3") {
+		t.Fatalf("b on the Pair screen did not show the grades:\n%s", s)
+	}
+	d.keys("b")
+	if s := d.screen(); !strings.Contains(s, "hidden until you grade") {
+		t.Fatalf("b again did not hide them:\n%s", s)
+	}
+}
+
 // Issue 12.5, from Adjudicate: j/k walk the open disagreements.
 func TestPairWalksDisagreements(t *testing.T) {
 	f := adjFixture(t)

@@ -450,7 +450,7 @@ func TestAdjudicateUndoIsPerScreen(t *testing.T) {
 	if j, ok, _ := f.st.Judgment(ctx, f.pairs[0], gold.ID); !ok || j.Grade != 1 {
 		t.Fatalf("u on Grade touched the decision: %+v %v", j, ok)
 	}
-	if s := d.screen(); !strings.Contains(s, "undone: your grade 2 (the pair is ungraded again) on “") {
+	if s := d.screen(); !strings.Contains(s, "undone: grade 2 (now ungraded) · “") {
 		t.Errorf("undo on Grade not said in words:\n%s", s)
 	}
 }

@@ -379,6 +379,7 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.show(scrGuidelines)
 	case key.Matches(k, km.blind):
 		m.blind = !m.blind
+		m.pair.wrapFor = 0 // the Pair table shows or hides grades
 		if m.blind {
 			m.setFlash("blind: other grades hidden until you grade a pair", false)
 		} else {
@@ -822,7 +823,7 @@ func (m *Model) onUndone(msg writeDoneMsg) tea.Cmd {
 	if msg.op.change.kind == writeAdjudicate {
 		return m.adj.onUndone(m, u)
 	}
-	m.setFlash("undone: "+changeWords(m, u.change)+" on "+pairWords(u.view), false)
+	m.setFlash("undone: "+changeWords(m, u.change)+" · "+pairWords(u.view), false)
 	m.browse.invalidate(msg.pairID)
 	cmds := []tea.Cmd{m.grade.progressCmd(m), m.browse.refreshCmd(m), m.stats.dirty(m)}
 	switch msg.op.from {
@@ -856,12 +857,12 @@ func pairWords(v store.PairView) string {
 	if title == "" {
 		title = v.Doc.ExtID
 	}
-	return "“" + clip(v.QueryText, 40) + "” · “" + clip(title, 40) + "”"
+	return "“" + clip(v.QueryText, 36) + "” · “" + clip(title, 36) + "”"
 }
 
 // changeWords says what an undo removed and what is back.
 func changeWords(m *Model, c store.Change) string {
-	was := func(status string, grade int, note string) string {
+	was := func(status string, grade int) string {
 		switch {
 		case status == store.StatusOK:
 			return fmt.Sprintf("grade %d", grade)
@@ -870,14 +871,14 @@ func changeWords(m *Model, c store.Change) string {
 		}
 		return status
 	}
-	now := was(c.Status, c.Grade, c.Note)
+	now := was(c.Status, c.Grade)
 	if c.Had && c.PrevStatus == c.Status && c.PrevGrade == c.Grade && c.PrevNote != c.Note {
 		return "your note (" + now + " kept)"
 	}
 	if !c.Had {
-		return "your " + now + " (the pair is ungraded again)"
+		return now + " (now ungraded)"
 	}
-	return "your " + now + " (back to " + was(c.PrevStatus, c.PrevGrade, c.PrevNote) + ")"
+	return now + " (back to " + was(c.PrevStatus, c.PrevGrade) + ")"
 }
 
 // ---- view ---------------------------------------------------------------
