@@ -174,7 +174,7 @@ func listName(s screen) string {
 	case scrAdjudicate:
 		return "the open disagreements"
 	}
-	return "this session's Grade pairs"
+	return "the pairs Grade served you"
 }
 
 // gradeKey is the Grade screen's key for a verdict.

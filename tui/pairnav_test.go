@@ -135,3 +135,27 @@ func TestPairWalksDisagreements(t *testing.T) {
 		t.Fatalf("esc: screen %v", d.m.screen)
 	}
 }
+
+// A regrade on the Pair screen taken back leaves the earlier grade: the
+// Grade screen does not take the pair back as if it were ungraded.
+func TestPairUndoRegrade(t *testing.T) {
+	f := newFixture(t)
+	d := newDriver(t, f, Options{Annotator: "alice"}, 120, 40)
+	p0 := d.curPair()
+	d.keys("1")
+	p1 := d.curPair()
+	d.keys("enter", "k", "3") // regrade p0 on Pair, move on
+	if j, _ := d.mine(p0); j.Grade != 3 {
+		t.Fatalf("regrade: %+v", j)
+	}
+	d.keys("u")
+	if j, ok := d.mine(p0); !ok || j.Grade != 1 {
+		t.Fatalf("undo of the regrade: %+v %v", j, ok)
+	}
+	if d.curPair() != p1 || d.m.pair.id != p0 {
+		t.Fatalf("after undo: Grade on %d (want %d), Pair on %d (want %d)", d.curPair(), p1, d.m.pair.id, p0)
+	}
+	if s := d.screen(); !strings.Contains(s, "undone: grade 3 (back to grade 1)") {
+		t.Errorf("undo not said:\n%s", s)
+	}
+}

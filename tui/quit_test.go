@@ -32,7 +32,7 @@ func TestQuitAsksWhileARunGoes(t *testing.T) {
 	}
 	s := d.screen()
 	for _, want := range []string{"a labeling run is at 1,054/2,123 — quit and stop it?  y yes · n no",
-		"it resumes with `qrelbench --db w.db label --labeler teacher` · finished work is kept"} {
+		"it resumes with `qrelbench --db w.db label --labeler teacher`"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("%q not on the screen:\n%s", want, s)
 		}

@@ -832,7 +832,9 @@ func (m *Model) onUndone(msg writeDoneMsg) tea.Cmd {
 	case scrPair:
 		// The pair comes back on the Pair screen; one the Grade screen
 		// served comes back there too, as its current pair.
-		served := slices.Contains(m.grade.trail, msg.pairID)
+		// (Only when the undo left it without a grade of mine: a regrade
+		// taken back leaves the earlier grade, and the pair stays done.)
+		served := slices.Contains(m.grade.trail, msg.pairID) && !u.change.Had
 		if served {
 			cmds = append(cmds, m.grade.reopen(m, msg.pairID))
 		} else {
@@ -937,7 +939,7 @@ func (m *Model) render() string {
 	b.WriteString(fit(m.statusLine(), w))
 	b.WriteByte('\n')
 	if lr := m.firstActiveRun(); m.confirmQuit && lr != nil {
-		b.WriteString(fit(m.sty.muted.Render(" "+m.resumeHint(lr)+" · finished work is kept"), w))
+		b.WriteString(fit(m.sty.muted.Render(" "+m.resumeHint(lr)), w))
 	} else {
 		b.WriteString(fit(m.footerLine(w), w))
 	}
