@@ -14,6 +14,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/qrelbench/qrelbench/internal/words"
 	"github.com/qrelbench/qrelbench/store"
 )
 
@@ -1142,7 +1143,7 @@ func (b *browseState) view(m *Model, w, h int) []string {
 		if b.loadErr != nil {
 			return []string{"", s.bad.Render("  cannot load the pairs: " + b.loadErr.Error())}
 		}
-		return []string{"", s.muted.Render(fmt.Sprintf("  indexing %d pairs… (grading works meanwhile: shift+tab)", m.grade.progress.Pairs))}
+		return []string{"", s.muted.Render(fmt.Sprintf("  indexing %s… (grading works meanwhile: shift+tab)", words.Count(m.grade.progress.Pairs, "pair")))}
 	}
 	l := b.layout(m, w)
 	nl := len(x.cols)
@@ -1155,7 +1156,7 @@ func (b *browseState) view(m *Model, w, h int) []string {
 	if b.gradeCol >= 0 && b.gradeCol < nl {
 		desc = append(desc, fmt.Sprintf("%s = %d", x.labs[b.gradeCol].Name, b.gradeVal))
 	}
-	count := fmt.Sprintf("%d of %d pairs", len(b.rows), len(x.ids))
+	count := fmt.Sprintf("%s of %s", words.Int(len(b.rows)), words.Count(len(x.ids), "pair"))
 	if b.news > 0 {
 		count += fmt.Sprintf(" · %d new", b.news)
 	}
@@ -1285,7 +1286,7 @@ func (b *browseState) filterDesc() string {
 	case b.withProbs == 0:
 		return "student uncertain: the student gave no grade probabilities"
 	case b.uncertainCut > 250:
-		return fmt.Sprintf("student uncertain: none of %d pairs has a top-2 margin ≤ %.2f", b.withProbs, maxUncertainMargin)
+		return fmt.Sprintf("student uncertain: none of %s has a top-2 margin ≤ %.2f", words.Count(b.withProbs, "pair"), maxUncertainMargin)
 	}
 	return fmt.Sprintf("student uncertain: top-2 margin ≤ %.2f (least certain %d%% of %d with probabilities)",
 		1-float64(b.uncertainCut)/250, uncertainShare, b.withProbs)

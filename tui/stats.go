@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/qrelbench/qrelbench/benchmark"
+	"github.com/qrelbench/qrelbench/internal/words"
 	"github.com/qrelbench/qrelbench/store"
 )
 
@@ -356,7 +357,7 @@ func (s *statsState) view(m *Model, w, h int) []string {
 	for _, c := range conf {
 		maxc = max(maxc, c)
 	}
-	out = append(out, " "+st.header.Render("Confusion")+st.muted.Render(fmt.Sprintf("  rows %s (←/→) × columns %s (↑/↓), %d pairs both graded", r.labs[a].Name, r.labs[b].Name, r.n[a][b])))
+	out = append(out, " "+st.header.Render("Confusion")+st.muted.Render(fmt.Sprintf("  rows %s (←/→) × columns %s (↑/↓), %s both graded", r.labs[a].Name, r.labs[b].Name, words.Count(r.n[a][b], "pair"))))
 	hw := 8
 	head = " " + pad(names[b]+" →", 10)
 	for _, l := range m.scale.Levels {
@@ -475,10 +476,10 @@ func (s *statsState) alphaLine(m *Model) string {
 	case r.alphaRaters < 2:
 		return label + st.muted.Render("— (Krippendorff's ordinal α needs two human annotators)")
 	case math.IsNaN(r.alpha):
-		return label + st.muted.Render(fmt.Sprintf("— (undefined: %d pairs graded by two or more of %d humans)", r.alphaUnits, r.alphaRaters))
+		return label + st.muted.Render(fmt.Sprintf("— (undefined: %s graded by two or more of %s)", words.Count(r.alphaUnits, "pair"), words.Count(r.alphaRaters, "human")))
 	}
 	return label + kappaStyle(m, r.alpha).Render(fmt.Sprintf("%.2f", r.alpha)) +
-		st.muted.Render(fmt.Sprintf("  Krippendorff's ordinal α, %d humans, %d pairs graded by two or more", r.alphaRaters, r.alphaUnits))
+		st.muted.Render(fmt.Sprintf("  Krippendorff's ordinal α, %s, %s graded by two or more", words.Count(r.alphaRaters, "human"), words.Count(r.alphaUnits, "pair")))
 }
 
 func kappaStyle(m *Model, v float64) lipgloss.Style {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/qrelbench/qrelbench/internal/words"
 	"github.com/qrelbench/qrelbench/pipeline"
 	"github.com/qrelbench/qrelbench/store"
 	"github.com/qrelbench/qrelbench/store/demo"
@@ -60,18 +61,18 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "  2. queries: built-in offline synthesizer seeded %d documents (2 queries each, deduplicated)\n", srun.Done)
+	fmt.Fprintf(out, "  2. queries: built-in offline synthesizer seeded %s (2 queries each, deduplicated)\n", words.Count(srun.Done, "document"))
 	mrun, err := pipeline.Mine(ctx, st, pipeline.MineOptions{Negatives: 8, Progress: pp.update})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "  3. hard negatives: BM25 top-8 for %d queries\n", mrun.Done)
+	fmt.Fprintf(out, "  3. hard negatives: BM25 top-8 for %s\n", words.Count(mrun.Done, "query"))
 	for _, name := range []string{"lexical", "bm25"} {
 		lrun, err := pipeline.Label(ctx, st, pipeline.LabelOptions{Labeler: name, Progress: pp.update})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "  4. labeled %d pairs with the built-in %s grader (%.0f pairs/s)\n", lrun.Done, name, rate(lrun))
+		fmt.Fprintf(out, "  4. labeled %s with the built-in %s grader (%.0f pairs/s)\n", words.Count(lrun.Done, "pair"), name, rate(lrun))
 	}
 	if err := demoStudent(ctx, e, st); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/qrelbench/qrelbench/internal/words"
 	"github.com/qrelbench/qrelbench/pipeline"
 	"github.com/qrelbench/qrelbench/pipeline/distill"
 	"github.com/qrelbench/qrelbench/store"
@@ -44,7 +45,7 @@ func demoStudent(ctx context.Context, e *env, st *store.Store) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "  5. labeled %d pairs with %s, an embedded student distilled from the lexical grader for demo purposes (%.0f pairs/s)\n",
-		run.Done, demoStudentName, rate(run))
+	fmt.Fprintf(e.stdout, "  5. labeled %s with %s, an embedded student distilled from the lexical grader for demo purposes (%.0f pairs/s)\n",
+		words.Count(run.Done, "pair"), demoStudentName, rate(run))
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qrelbench/qrelbench/internal/words"
 	"github.com/qrelbench/qrelbench/pipeline/distill"
 )
 
@@ -63,7 +64,7 @@ func distillExport(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "exported teacher %s's grades to %s (prompt %s, %s mode)\n", m.Teacher, *out, m.PromptVersion, m.Student.Mode)
 	for _, split := range []string{"train", "val"} {
-		fmt.Fprintf(e.stdout, "  %-5s %6d examples from %d queries, grades %s\n", split, m.Counts[split], m.Queries[split], gradeCounts(m.Grades[split], m.MinGrade))
+		fmt.Fprintf(e.stdout, "  %-5s %6d examples from %s, grades %s\n", split, m.Counts[split], words.Count(m.Queries[split], "query"), gradeCounts(m.Grades[split], m.MinGrade))
 	}
 	fmt.Fprintf(e.stdout, "  left out: %d failed teacher judgments, %d human-graded pairs, %d by balancing\n",
 		m.Excluded.TeacherNotOK, m.Excluded.HumanGraded, m.Excluded.Balanced)
@@ -140,10 +141,10 @@ func distillTrain(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	s := res.Model.Summary
-	fmt.Fprintf(e.stdout, "training run %d: student %s learned from teacher %s: %d pairs of %d queries, grades %s, train kappa %.3f, %v\n",
-		res.Run.ID, res.Labeler.Name, *teacher, s.N, res.Queries, gradeCounts(s.PerGrade, res.Model.MinGrade), s.TrainKappa, s.Duration.Round(time.Millisecond))
+	fmt.Fprintf(e.stdout, "training run %d: student %s learned from teacher %s: %s of %s, grades %s, train kappa %.3f, %v\n",
+		res.Run.ID, res.Labeler.Name, *teacher, words.Count(s.N, "pair"), words.Count(res.Queries, "query"), gradeCounts(s.PerGrade, res.Model.MinGrade), s.TrainKappa, s.Duration.Round(time.Millisecond))
 	if res.HumanSkipped > 0 {
-		fmt.Fprintf(e.stdout, "  left out %d pairs humans graded (the human benchmark stays unseen)\n", res.HumanSkipped)
+		fmt.Fprintf(e.stdout, "  left out %s humans graded (the human benchmark stays unseen)\n", words.Count(res.HumanSkipped, "pair"))
 	}
 	if res.Retrained {
 		fmt.Fprintf(e.stdout, "  replaced %s's model: its old judgments remain until you relabel with `qrelbench label --labeler %s --all`\n", res.Labeler.Name, res.Labeler.Name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/qrelbench/qrelbench/internal/words"
 	"github.com/qrelbench/qrelbench/pipeline"
 )
 
@@ -55,7 +56,7 @@ func runMine(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stdout, "nothing to do: every query already has BM25 negatives")
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "mining run %d: %d queries searched\n", run.ID, run.Done)
+	fmt.Fprintf(e.stdout, "mining run %d: %s searched\n", run.ID, words.Count(run.Done, "query"))
 	return nil
 }
 
@@ -106,9 +107,9 @@ func runLabel(ctx context.Context, e *env, args []string) error {
 	}
 	retried := ""
 	if run.Retried > 0 {
-		retried = fmt.Sprintf(" (%d unparseable answers asked again)", run.Retried)
+		retried = fmt.Sprintf(" (%s asked again)", words.Count(run.Retried, "unparseable answer"))
 	}
-	fmt.Fprintf(e.stdout, "labeling run %d (%s): %d pairs graded, %d failed%s, %d+%d tokens, $%.4f\n",
-		run.ID, *labeler, run.Done, run.Failed, retried, run.TokensIn, run.TokensOut, run.CostUSD)
+	fmt.Fprintf(e.stdout, "labeling run %d (%s): %s graded, %s failed%s, %s+%s tokens, $%.4f\n",
+		run.ID, *labeler, words.Count(run.Done, "pair"), words.Int(run.Failed), retried, words.Int(int(run.TokensIn)), words.Int(int(run.TokensOut)), run.CostUSD)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"charm.land/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/qrelbench/qrelbench/internal/words"
 	"github.com/qrelbench/qrelbench/store"
 	"github.com/qrelbench/qrelbench/store/quote"
 	"github.com/qrelbench/qrelbench/tui"
@@ -108,7 +109,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if _, p, err := net.SplitHostPort(l.Addr().String()); err == nil {
 		port = p
 	}
-	fmt.Fprintf(e.stdout, "serving %s on %s: each pair graded by %d human(s)\n", e.db, l.Addr(), kk)
+	fmt.Fprintf(e.stdout, "serving %s on %s: each pair graded by %s\n", e.db, l.Addr(), words.Count(kk, "human"))
 	fmt.Fprintf(e.stdout, "host key %s %s\n", *hostKey, gossh.FingerprintSHA256(srv.HostKey()))
 	fmt.Fprintf(e.stdout, "annotators: %s\n", strings.Join(srv.Annotators(), ", "))
 	fmt.Fprintf(e.stdout, "connect with: ssh -p %s HOST\n", port)
@@ -123,7 +124,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return nil
 	case <-ctx.Done():
 	}
-	fmt.Fprintf(e.stdout, "shutting down: telling %d session(s)…\n", srv.Sessions())
+	fmt.Fprintf(e.stdout, "shutting down: telling %s…\n", words.Count(srv.Sessions(), "session"))
 	sctx, cancel := context.WithTimeout(context.Background(), *grace+5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
