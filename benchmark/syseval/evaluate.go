@@ -2,6 +2,7 @@ package syseval
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math"
 	"runtime"
 	"slices"
@@ -32,11 +33,13 @@ type SystemResult struct {
 }
 
 // Evaluate scores every run under q, as trec_eval 10.0 would (the rules are
-// in the package doc). Runs are scored in parallel, one per worker, up to
+// in the package doc). The work is parallel over queries (a worker scores
+// every run on one query, so that its grades stay in cache), up to
 // GOMAXPROCS workers; the result keeps the order of runs and is the same
 // whatever the parallelism. Errors: invalid options, two runs with one
 // system name, a document twice in a query or a NaN score (in a query that
-// has qrels; trec_eval never looks at the others).
+// has qrels; trec_eval never looks at the others); with several, the one
+// of the first run that has one.
 func Evaluate(runs []Run, q Qrels, o Options) ([]SystemResult, error) {
 	p, err := newPlan(o)
 	if err != nil {
@@ -58,99 +61,163 @@ func Evaluate(runs []Run, q Qrels, o Options) ([]SystemResult, error) {
 		}
 	}
 	slices.Sort(qids)
+	seed := maphash.MakeSeed() // table placement only: results do not depend on it
 	judged := make([]judgedQuery, len(qids))
 	for i, qid := range qids {
-		judged[i] = newJudgedQuery(q[qid], p)
+		judged[i] = newJudgedQuery(q[qid], p, seed)
+	}
+
+	// Query-major: a worker takes a query and scores every run on it, so
+	// that the query's grade table stays in cache across the systems.
+	nm, nq := len(p.names), len(qids)
+	vals := make([]float64, len(runs)*nq*nm) // [run][query][measure]
+	scored := make([]bool, len(runs)*nq)
+	firstErr := make([]indexedErr, nq) // per query, the error of the first run that has one
+	var next atomic.Int64
+	parallel(nq, func() {
+		s := newScorer(p, seed)
+		for {
+			qi := int(next.Add(1) - 1)
+			if qi >= nq {
+				return
+			}
+			for ri := range runs {
+				ranked := runs[ri].Ranked[qids[qi]]
+				if len(ranked) == 0 {
+					continue
+				}
+				k := ri*nq + qi
+				if err := s.score(runs[ri].System, qids[qi], ranked, &judged[qi], vals[k*nm:(k+1)*nm]); err != nil {
+					firstErr[qi] = indexedErr{ri, err}
+					break
+				}
+				scored[k] = true
+			}
+		}
+	})
+	var bad *indexedErr
+	for qi := range firstErr {
+		if e := &firstErr[qi]; e.err != nil && (bad == nil || e.run < bad.run) {
+			bad = e
+		}
+	}
+	if bad != nil {
+		return nil, bad.err
 	}
 
 	out := make([]SystemResult, len(runs))
-	errs := make([]error, len(runs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(runs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := newScorer(p)
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(runs) {
-					return
-				}
-				out[i], errs[i] = s.run(&runs[i], qids, judged)
+	next.Store(0)
+	parallel(len(runs), func() {
+		for {
+			ri := int(next.Add(1) - 1)
+			if ri >= len(runs) {
+				return
 			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+			out[ri] = assemble(runs[ri].System, qids, p.names, vals[ri*nq*nm:(ri+1)*nq*nm], scored[ri*nq:(ri+1)*nq])
 		}
-	}
+	})
 	return out, nil
 }
 
-// scorer holds one worker's scratch space.
-type scorer struct {
-	p      *plan
-	buf    []Scored
-	rels   []int
-	vals   []float64
-	sums   []float64
-	docSet map[string]struct{}
+// indexedErr is an error and the index of the run it is about.
+type indexedErr struct {
+	run int
+	err error
 }
 
-func newScorer(p *plan) *scorer {
-	return &scorer{
-		p:      p,
-		vals:   make([]float64, len(p.names)),
-		sums:   make([]float64, len(p.names)),
-		docSet: map[string]struct{}{},
+// parallel runs worker in up to GOMAXPROCS goroutines (never more than
+// jobs) and waits for them.
+func parallel(jobs int, worker func()) {
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), jobs) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			worker()
+		}()
 	}
+	wg.Wait()
 }
 
-func (s *scorer) run(r *Run, qids []string, judged []judgedQuery) (SystemResult, error) {
-	res := SystemResult{System: r.System, Mean: map[string]float64{}, PerQuery: map[string]map[string]float64{}}
-	clear(s.sums)
+// assemble builds one system's result from its per-query values, summing
+// in query id order so that the means are reproducible bit for bit.
+func assemble(system string, qids, names []string, vals []float64, scored []bool) SystemResult {
+	nm := len(names)
+	res := SystemResult{System: system, Mean: map[string]float64{}, PerQuery: map[string]map[string]float64{}}
+	sums := make([]float64, nm)
 	for qi, qid := range qids {
-		ranked := r.Ranked[qid]
-		if len(ranked) == 0 {
+		if !scored[qi] {
 			continue
 		}
-		if err := s.check(r.System, qid, ranked); err != nil {
-			return SystemResult{}, err
-		}
-		s.buf = append(s.buf[:0], ranked...)
-		sortTrec(s.buf)
-		s.rels = scoreQuery(s.buf, &judged[qi], s.p, s.rels, s.vals)
-		m := make(map[string]float64, len(s.vals))
-		for k, v := range s.vals {
-			m[s.p.names[k]] = v
-			s.sums[k] += v
+		v := vals[qi*nm : (qi+1)*nm]
+		m := make(map[string]float64, nm)
+		for k, x := range v {
+			m[names[k]] = x
+			sums[k] += x
 		}
 		res.PerQuery[qid] = m
 		res.Queries++
 	}
 	if res.Queries > 0 {
-		for k, name := range s.p.names {
-			res.Mean[name] = s.sums[k] / float64(res.Queries)
+		for k, name := range names {
+			res.Mean[name] = sums[k] / float64(res.Queries)
 		}
 	}
-	return res, nil
+	return res
 }
 
-// check refuses what trec_eval refuses or cannot order: a document twice
-// in one query, a NaN score.
-func (s *scorer) check(system, qid string, ranked []Scored) error {
-	clear(s.docSet)
+// scorer holds one worker's scratch space.
+type scorer struct {
+	p    *plan
+	seed maphash.Seed
+	buf  []entry
+	rels []int
+	seen seenSet
+}
+
+// entry is a retrieved document with its relevance value, for sorting.
+type entry struct {
+	score float64
+	doc   string
+	rel   int
+}
+
+func newScorer(p *plan, seed maphash.Seed) *scorer { return &scorer{p: p, seed: seed} }
+
+// score writes one run's values on one query into out.
+func (s *scorer) score(system, qid string, ranked []Scored, j *judgedQuery, out []float64) error {
+	if err := s.judge(system, qid, ranked, j); err != nil {
+		return err
+	}
+	// Runs usually arrive in rank order already; checking costs one pass
+	// and, when the order is off, stops at the first inversion.
+	byTrec := func(a, b entry) int { return compareFinite(a.score, a.doc, b.score, b.doc) }
+	if !slices.IsSortedFunc(s.buf, byTrec) {
+		slices.SortFunc(s.buf, byTrec)
+	}
+	s.rels = s.rels[:0]
+	for _, e := range s.buf {
+		s.rels = append(s.rels, e.rel)
+	}
+	scoreQuery(s.rels, j, s.p, out)
+	return nil
+}
+
+// judge fills s.buf with ranked and each document's relevance value, and
+// refuses what trec_eval refuses or cannot order: a document twice in one
+// query, a NaN score.
+func (s *scorer) judge(system, qid string, ranked []Scored, j *judgedQuery) error {
+	s.buf = s.buf[:0]
+	s.seen.reset(len(ranked))
 	for _, d := range ranked {
 		if math.IsNaN(d.Score) {
 			return fmt.Errorf("syseval: system %q query %q document %q: score is NaN", system, qid, d.Doc)
 		}
-		if _, dup := s.docSet[d.Doc]; dup {
+		h := maphash.String(s.seed, d.Doc)
+		if s.seen.add(d.Doc, h) {
 			return fmt.Errorf("syseval: system %q query %q: document %q retrieved twice", system, qid, d.Doc)
 		}
-		s.docSet[d.Doc] = struct{}{}
+		s.buf = append(s.buf, entry{score: d.Score, doc: d.Doc, rel: j.relOf(d.Doc, h)})
 	}
 	return nil
 }

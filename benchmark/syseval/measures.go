@@ -1,6 +1,9 @@
 package syseval
 
-import "math"
+import (
+	"hash/maphash"
+	"math"
+)
 
 // Relevance values of retrieved documents that have no usable grade, as
 // trec_eval's form_res_rels assigns them.
@@ -15,13 +18,13 @@ const (
 // judgedQuery is what every system's score of one query needs from its
 // qrels, computed once.
 type judgedQuery struct {
-	grades map[string]int
+	grades gradeTable
 	numRel int       // qrels at or above the threshold, retrieved or not
 	ideal  []float64 // ideal DCG at each cutoff of the plan
 }
 
-func newJudgedQuery(grades map[string]int, p *plan) judgedQuery {
-	j := judgedQuery{grades: grades, ideal: make([]float64, len(p.cuts))}
+func newJudgedQuery(grades map[string]int, p *plan, seed maphash.Seed) judgedQuery {
+	j := judgedQuery{grades: newGradeTable(grades, seed), ideal: make([]float64, len(p.cuts))}
 	var pos []int
 	for _, g := range grades {
 		if g >= p.threshold { // the threshold is >= 0: negative grades never count
@@ -67,9 +70,9 @@ func dcgAtCuts(n int, gain func(int) int, cuts []int, out []float64) []float64 {
 	return out
 }
 
-// relOf returns the trec_eval relevance value of doc under j.
-func (j *judgedQuery) relOf(doc string) int {
-	g, ok := j.grades[doc]
+// relOf returns the trec_eval relevance value of doc (hash h) under j.
+func (j *judgedQuery) relOf(doc string, h uint64) int {
+	g, ok := j.grades.lookup(doc, h)
 	switch {
 	case !ok:
 		return relNonPool
@@ -80,13 +83,9 @@ func (j *judgedQuery) relOf(doc string) int {
 }
 
 // scoreQuery writes the per-query values of the plan's measures into out
-// (layout: the nDCG cuts, then the off* measures) for ranked, which must
-// already be in trec_eval order. rels is scratch space.
-func scoreQuery(ranked []Scored, j *judgedQuery, p *plan, rels []int, out []float64) []int {
-	rels = rels[:0]
-	for _, d := range ranked {
-		rels = append(rels, j.relOf(d.Doc))
-	}
+// (layout: the nDCG cuts, then the off* measures) from rels, the relevance
+// values of the retrieved documents in trec_eval order.
+func scoreQuery(rels []int, j *judgedQuery, p *plan, out []float64) {
 	nc := len(p.cuts)
 	dcgAtCuts(len(rels), func(i int) int { return rels[i] }, p.cuts, out[:nc])
 	for c := range nc {
@@ -132,5 +131,4 @@ func scoreQuery(ranked []Scored, j *judgedQuery, p *plan, rels []int, out []floa
 	if top := min(len(rels), unjudgedTop); top > 0 {
 		v[offUnjudged10] = float64(unjudged) / float64(top)
 	}
-	return rels
 }

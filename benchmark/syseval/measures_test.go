@@ -2,7 +2,9 @@ package syseval
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -250,5 +252,34 @@ func TestEvaluateRefuses(t *testing.T) {
 	// A duplicate in a query without qrels is never looked at, as in trec_eval.
 	if _, err := Evaluate([]Run{{System: "s", Ranked: map[string][]Scored{"other": {{"a", 1}, {"a", 1}}}}}, q, DefaultOptions()); err != nil {
 		t.Errorf("duplicate outside the qrels: %v", err)
+	}
+}
+
+// TopK by heap selection must equal the full sort's prefix, ties included.
+func TestTopKEqualsSortedPrefix(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := range 300 {
+		n := 1 + rng.IntN(120)
+		ranked := make([]Scored, n)
+		for i := range ranked {
+			ranked[i] = Scored{Doc: "d" + strconv.Itoa(rng.IntN(10*n)) + "_" + strconv.Itoa(i), Score: float64(rng.IntN(5))}
+			if trial%7 == 0 && i%11 == 0 {
+				ranked[i].Score = math.NaN() // last, in docid order
+			}
+		}
+		full := slices.Clone(ranked)
+		sortTrec(full)
+		for _, k := range []int{1, 2, 3, n / 4, n / 3, n/2 - 1, n / 2, n, n + 5} {
+			if k <= 0 {
+				continue
+			}
+			got := TopK(ranked, k)
+			want := full[:min(k, n)]
+			if !slices.EqualFunc(got, want, func(a, b Scored) bool {
+				return a.Doc == b.Doc && (a.Score == b.Score || math.IsNaN(a.Score) && math.IsNaN(b.Score))
+			}) {
+				t.Fatalf("n %d k %d: TopK %v, sorted prefix %v", n, k, got, want)
+			}
+		}
 	}
 }

@@ -75,7 +75,7 @@ func studentTTwoSided(t, df float64) float64 {
 
 // studentTQuantile returns q with P(T <= q) = p for Student's t with df
 // degrees of freedom, 0.5 <= p < 1, by bisection on the two-sided tail
-// (monotone in q); 200 halvings reach float precision.
+// (monotone in q) down to a relative width of 1e-13.
 func studentTQuantile(p, df float64) float64 {
 	tail := 2 * (1 - p) // P(|T| >= q)
 	lo, hi := 0.0, 1.0
@@ -85,7 +85,7 @@ func studentTQuantile(p, df float64) float64 {
 			return math.Inf(1)
 		}
 	}
-	for range 200 {
+	for hi-lo > 1e-13*hi {
 		mid := (lo + hi) / 2
 		if studentTTwoSided(mid, df) > tail {
 			lo = mid
