@@ -1158,7 +1158,7 @@ func (b *browseState) view(m *Model, w, h int) []string {
 	}
 	count := fmt.Sprintf("%s of %s", words.Int(len(b.rows)), words.Count(len(x.ids), "pair"))
 	if b.news > 0 {
-		count += fmt.Sprintf(" · %d new", b.news)
+		count += fmt.Sprintf(" · %s new", words.Int(b.news))
 	}
 	out = append(out, " "+s.accent.Render(strings.Join(desc, " · "))+s.muted.Render("  "+count))
 	// Header.
@@ -1276,10 +1276,25 @@ func (b *browseState) view(m *Model, w, h int) []string {
 
 // filterDesc names the preset filter, with the measure it applies.
 func (b *browseState) filterDesc() string {
+	x := b.idx
+	switch b.filter {
+	case fTeacherStudent:
+		switch {
+		case x.teacher < 0 && x.student < 0:
+			return "teacher ≠ student: no labeler has the teacher or the student role yet (qrelbench labeler add --role)"
+		case x.teacher < 0:
+			return "teacher ≠ student: no labeler with the teacher role has graded"
+		case x.student < 0:
+			return "teacher ≠ student: no student has graded"
+		}
+	case fModelHuman:
+		if !slices.ContainsFunc(x.labs, isHumanish) {
+			return "any model ≠ human: no human grades yet"
+		}
+	}
 	if b.filter != fUncertain {
 		return filterNames[b.filter]
 	}
-	x := b.idx
 	switch {
 	case x.student < 0:
 		return "student uncertain: no student has graded"
@@ -1288,8 +1303,8 @@ func (b *browseState) filterDesc() string {
 	case b.uncertainCut > 250:
 		return fmt.Sprintf("student uncertain: none of %s has a top-2 margin ≤ %.2f", words.Count(b.withProbs, "pair"), maxUncertainMargin)
 	}
-	return fmt.Sprintf("student uncertain: top-2 margin ≤ %.2f (least certain %d%% of %d with probabilities)",
-		1-float64(b.uncertainCut)/250, uncertainShare, b.withProbs)
+	return fmt.Sprintf("student uncertain: top-2 margin ≤ %.2f (least certain %d%% of %s with probabilities)",
+		1-float64(b.uncertainCut)/250, uncertainShare, words.Int(b.withProbs))
 }
 
 // emptyReason says why no row is shown.

@@ -26,7 +26,7 @@ func TestRunFormSaysWhatItNeeds(t *testing.T) {
 		return out
 	}
 	job := Job{Kind: store.RunTraining, Title: "student training", About: "fits a student to a teacher's grades",
-		Labelers: teachers, LabelerName: "teacher", LabelerHint: "whose grades the student learns",
+		Labelers: teachers, NeedsGrades: true, LabelerName: "teacher", LabelerHint: "whose grades the student learns",
 		NoLabelers: "a teacher needs grades: import a judge's qrels",
 		NewName:    func(t string) string { return "student-" + t }, NameHint: "the student's labeler name",
 		Start: func(_ context.Context, _ *store.Store, a JobArgs, _ func(Progress)) error {
@@ -47,10 +47,18 @@ func TestRunFormSaysWhatItNeeds(t *testing.T) {
 	if started != 0 || !strings.Contains(d.screen(), "cannot start: a teacher needs grades") || d.m.runs.form == nil {
 		t.Fatalf("started without a teacher (%d):\n%s", started, d.screen())
 	}
-	// A judge appears (another process imports qrels): the form follows.
+	// A judge appears (another process imports qrels): the form offers it
+	// once it has grades.
 	other := otherProcess(t, f)
 	judge := store.Labeler{Name: "judge", Kind: store.KindImported}
 	if err := other.AddLabeler(context.Background(), &judge); err != nil {
+		t.Fatal(err)
+	}
+	d.send(tickMsg{})
+	if s := d.screen(); strings.Contains(s, "‹ judge ›") {
+		t.Fatalf("a teacher without grades is offered:\n%s", s)
+	}
+	if err := other.PutJudgment(context.Background(), &store.Judgment{PairID: f.pairs[0], LabelerID: judge.ID, Grade: 2, Status: store.StatusOK}); err != nil {
 		t.Fatal(err)
 	}
 	d.send(tickMsg{})

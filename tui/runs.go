@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/progress"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/qrelbench/qrelbench/pipeline"
 	"github.com/qrelbench/qrelbench/store"
@@ -29,6 +30,7 @@ type Job struct {
 	// LabelerName names the field ("" : labeler), LabelerHint says what a
 	// choice must be, NoLabelers why the list can be empty and what to do.
 	Labelers    func(ls []store.Labeler) []string
+	NeedsGrades bool // offer only labelers that have graded pairs
 	LabelerName string
 	LabelerHint string
 	NoLabelers  string
@@ -64,6 +66,18 @@ type liveRun struct {
 	err      error
 	finished bool
 	canceled bool
+}
+
+// title names a run: its job, labeler and the labeler it creates.
+func (lr *liveRun) title() string {
+	name := lr.job.Title
+	if lr.labeler != "" {
+		name += " " + lr.labeler
+	}
+	if lr.newName != "" {
+		name += " → " + lr.newName
+	}
+	return name
 }
 
 type runsState struct {
@@ -241,7 +255,18 @@ func (r *runsState) choices(m *Model, job Job) []string {
 	if job.Labelers == nil {
 		return nil
 	}
-	return job.Labelers(m.labelers)
+	ls := m.labelers
+	if x := m.browse.idx; job.NeedsGrades && x != nil {
+		// Only those with grades (the browse index has a column for every
+		// labeler with a judgment, and follows the workspace).
+		ls = nil
+		for _, l := range m.labelers {
+			if _, ok := x.colOf[l.ID]; ok && l.ID != m.me.ID {
+				ls = append(ls, l)
+			}
+		}
+	}
+	return job.Labelers(ls)
 }
 
 func (r *runsState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
@@ -306,19 +331,18 @@ func (r *runsState) view(m *Model, w, h int) []string {
 	}
 	bw := max(min(w-70, 30), 10)
 	r.bar.SetWidth(bw)
+	nameW := 22
+	for _, lr := range r.live {
+		nameW = max(nameW, ansi.StringWidth(lr.title()))
+	}
+	nameW = min(nameW, max(w-60, 22))
 	for i, lr := range r.live {
 		p := lr.last
 		mark := "  "
 		if i == r.sel {
 			mark = s.accent.Render("▌ ")
 		}
-		name := lr.job.Title
-		if lr.labeler != "" {
-			name += " " + lr.labeler
-		}
-		if lr.newName != "" {
-			name += " → " + lr.newName
-		}
+		name := lr.title()
 		status := "running"
 		st := s.accent
 		idle := lr.finished && lr.err == nil && !lr.canceled && p.Total == 0 && p.Done == 0
@@ -338,7 +362,7 @@ func (r *runsState) view(m *Model, w, h int) []string {
 		if p.Total > 0 {
 			frac = float64(p.Done) / float64(p.Total)
 		}
-		line := mark + pad(name, 22) + " " + st.Render(pad(status, 13))
+		line := mark + pad(name, nameW) + " " + st.Render(pad(status, 13))
 		if !idle {
 			line += " " + r.bar.ViewAs(frac) + " " + fmt.Sprintf("%d/%d", p.Done, p.Total)
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/qrelbench/qrelbench/internal/words"
 	"github.com/qrelbench/qrelbench/pipeline"
 	"github.com/qrelbench/qrelbench/pipeline/distill"
 	"github.com/qrelbench/qrelbench/store"
@@ -67,10 +68,11 @@ func Default() []tui.Job {
 			Kind: store.RunTraining, Title: "student training",
 			About:       "fits an embedded student (in-process, no GPU) to a teacher's grades; then label with it to grade every pair",
 			Labelers:    teacherLabelers,
+			NeedsGrades: true,
 			LabelerName: "teacher",
-			LabelerHint: "whose grades the student learns: a model or an imported judge that has graded pairs (humans' grades are the benchmark and are left out)",
-			NoLabelers: "a teacher is a model labeler or an imported judge with grades: add a model with `qrelbench labeler add`, " +
-				"or import a judge's grades with `qrelbench import qrels FILE --labeler NAME`, then grade with it (labeling)",
+			LabelerHint: "whose grades the student learns: a model, an imported judge or a built-in that has graded pairs (a built-in teacher only teaches its baseline; humans' grades are the benchmark and are left out)",
+			NoLabelers: "a teacher must have graded pairs, and no model, imported judge or built-in has yet: run labeling with one, " +
+				"add a model with `qrelbench labeler add`, or import a judge's grades with `qrelbench import qrels FILE --labeler NAME`",
 			NewName:  StudentName,
 			NameHint: "the name of the student labeler to create (or retrain, if an embedded student of that name exists); no spaces or commas",
 			Start: func(ctx context.Context, st *store.Store, a tui.JobArgs, progress func(tui.Progress)) error {
@@ -81,7 +83,7 @@ func Default() []tui.Job {
 					p.Status, p.LastError = store.RunFailed, err.Error()
 				} else {
 					p.Done = 1
-					p.Notice = fmt.Sprintf("%s learned from %d pairs of %d queries; grade with it: labeling → %s", a.Name, res.Pairs, res.Queries, a.Name)
+					p.Notice = fmt.Sprintf("%s learned from %s of %s; grade with it: labeling → %s", a.Name, words.Count(res.Pairs, "pair"), words.Count(res.Queries, "query"), a.Name)
 				}
 				progress(p)
 				return err
@@ -131,15 +133,19 @@ func nothingToDo(ctx context.Context, st *store.Store, kind, labeler string, pro
 }
 
 // teacherLabelers are those whose grades a student can learn from: models
-// and imported judges (not humans: their grades are the benchmark).
+// and imported judges first, then built-ins (not humans: their grades are
+// the benchmark; not students: a student learns from a teacher).
 func teacherLabelers(ls []store.Labeler) []string {
-	var out []string
+	var out, builtins []string
 	for _, l := range ls {
-		if l.Kind == store.KindLLM || l.Kind == store.KindImported || l.Role == "teacher" && l.Kind != store.KindHuman {
+		switch {
+		case l.Kind == store.KindLLM || l.Kind == store.KindImported || l.Role == "teacher" && l.Kind != store.KindHuman:
 			out = append(out, l.Name)
+		case l.Kind == store.KindBuiltin:
+			builtins = append(builtins, l.Name)
 		}
 	}
-	return out
+	return append(out, builtins...)
 }
 
 // gradingLabelers are those `label` can run: built-ins, students with an

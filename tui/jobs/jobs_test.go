@@ -124,7 +124,7 @@ func TestTrainingNamesTheStudent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(p.Notice, "my-student learned from 12 pairs") {
+	if !strings.Contains(p.Notice, "my-student learned from 12 pairs of 3 queries") {
 		t.Errorf("notice %q", p.Notice)
 	}
 	if l, err := st.Labeler(ctx, "my-student"); err != nil || l.Kind != store.KindStudent {
