@@ -13,6 +13,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/qrelbench/qrelbench/internal/words"
 	"github.com/qrelbench/qrelbench/store"
@@ -38,9 +39,10 @@ type index struct {
 	minID int64
 	pos   []int32 // pair id - minID -> row (-1: none)
 
-	qtext []string // query text by dense index
-	qlow  []string // lowercased, for the query column's sort
-	qrank []int32  // rank of the query text among all queries
+	qtext  []string // query text by dense index
+	qlow   []string // lowercased, for the query column's sort
+	qrank  []int32  // rank of the query text among all queries
+	queryW int      // the widest query text, in cells
 
 	labs  []store.Labeler // columns, display order
 	colOf map[int64]int
@@ -311,6 +313,7 @@ func (x *index) addQueries(texts map[int64]string) {
 		x.qtext = append(x.qtext, texts[id])
 		x.qlow = append(x.qlow, strings.ToLower(texts[id]))
 		x.maxQuery = max(x.maxQuery, id)
+		x.queryW = max(x.queryW, ansi.StringWidth(texts[id]))
 	}
 }
 
@@ -1074,10 +1077,10 @@ func shortName(name string, w int) string {
 // legend), then only as many columns as fit, scrolled to keep the selected
 // one in view.
 type browseLayout struct {
-	qw, tw      int // query and document columns
-	first, n    int // labeler columns shown: first .. first+n-1
-	lw          int // width of one labeler column (a gap, then the label)
-	inW         int // the search's "in" column (0: no search)
+	qw, tw      int   // query and document columns
+	first, n    int   // labeler columns shown: first .. first+n-1
+	widths      []int // width of each labeler column (a gap, then the label)
+	inW         int   // the search's "in" column (0: no search)
 	labels      []string
 	abbrev      string // what shortened labels stand for
 	legendLines []string
@@ -1093,24 +1096,53 @@ func (b *browseState) layout(m *Model, w int) browseLayout {
 	}
 	nl := len(x.labs)
 	fixed := 1 + deltaW + l.inW
-	minText := max(30, w*2/5)
+	minText := max(30, w/2)
 	budget := max(w-fixed-minText, 0)
-	want := min(max(maxLabel(x.labs, m.me.ID), 2), 10)
-	lab := want
-	for lab > 3 && nl*(lab+1) > budget {
-		lab--
+	// Each column is as wide as its label; labels are shortened alike
+	// (to cap cells) until every column fits.
+	full := make([]int, nl)
+	for i, lab := range x.labs {
+		full[i] = max(ansi.StringWidth(displayName(lab, m.me.ID)), 1)
 	}
-	l.lw = lab + 1
-	l.n = min(nl, budget/l.lw)
-	if sel := b.col - 2; sel >= 0 && sel < nl && l.n > 0 {
-		l.first = max(min(sel-l.n+1, nl-l.n), 0)
-		if sel < l.first {
-			l.first = sel
+	capW := min(max(slices.Max(append(full, 2)), 2), 12)
+	widths := func(c int) (ws []int, sum int) {
+		ws = make([]int, nl)
+		for i, f := range full {
+			ws[i] = min(f, c) + 1
+			sum += ws[i]
+		}
+		return ws, sum
+	}
+	ws, sum := widths(capW)
+	for capW > 3 && sum > budget {
+		capW--
+		ws, sum = widths(capW)
+	}
+	l.widths = ws
+	// As many columns as fit, from first, the selected one among them.
+	fit := func(first int) int {
+		n, used := 0, 0
+		for i := first; i < nl && used+ws[i] <= budget; i++ {
+			n, used = n+1, used+ws[i]
+		}
+		return n
+	}
+	l.n = fit(0)
+	if sel := b.col - 2; sel >= 0 && sel < nl {
+		for l.first < sel && sel >= l.first+l.n {
+			l.first++
+			l.n = fit(l.first)
 		}
 	}
-	l.labels, l.abbrev = labelerLabels(x.labs, m.me.ID, lab)
-	rest := w - fixed - l.n*l.lw
-	l.qw = max(rest*45/100, 8)
+	l.labels, l.abbrev = labelerLabels(x.labs, m.me.ID, capW)
+	used := 0
+	for i := l.first; i < l.first+l.n; i++ {
+		used += ws[i]
+	}
+	rest := w - fixed - used
+	// The query gets up to 45% (no more than its longest text needs), the
+	// document title the rest.
+	l.qw = max(min(rest*45/100, x.queryW+1), 8)
 	l.tw = max(rest-l.qw-1, 6)
 	l.legendLines = b.legend(m, w, l)
 	return l
@@ -1191,7 +1223,7 @@ func (b *browseState) view(m *Model, w, h int) []string {
 		hb.WriteString(s.header.Render(padLeft("in", l.inW)))
 	}
 	for i := l.first; i < l.first+l.n; i++ {
-		hb.WriteString(hdr(2+i, l.labels[i], l.lw, true))
+		hb.WriteString(hdr(2+i, l.labels[i], l.widths[i], true))
 	}
 	hb.WriteString(hdr(2+nl, "Δ", deltaW, true))
 	out = append(out, hb.String())
@@ -1238,10 +1270,10 @@ func (b *browseState) view(m *Model, w, h int) []string {
 		hidden := m.blind && (myCol < 0 || x.cols[myCol][r] < 0)
 		for c := l.first; c < l.first+l.n; c++ {
 			if hidden && c != myCol {
-				cells.WriteString(hiddenCell(m, l.lw, plain))
+				cells.WriteString(hiddenCell(m, l.widths[c], plain))
 				continue
 			}
-			cells.WriteString(cellText(m, x.cols[c][r], l.lw, plain))
+			cells.WriteString(cellText(m, x.cols[c][r], l.widths[c], plain))
 		}
 		d := x.disagreement(r)
 		ds := ""
