@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/qrelbench/qrelbench/benchmark/corr"
+	"github.com/qrelbench/qrelbench/benchmark/stat"
 )
 
 // Item is one pair graded by both the reference (e.g. humans) and the
@@ -684,20 +685,9 @@ func bootstrapCI(qs []queryStats, cells []cell, k, minGrade, thr, B int, seed in
 			continue
 		}
 		slices.Sort(sample)
-		ci[metricNames[m]] = [2]float64{percentile(sample, 0.025), percentile(sample, 0.975)}
+		ci[metricNames[m]] = [2]float64{stat.Percentile(sample, 0.025), stat.Percentile(sample, 0.975)}
 	}
 	return ci
-}
-
-// percentile returns the p-quantile of sorted s, interpolating linearly
-// between order statistics (Hyndman & Fan type 7, numpy's default).
-func percentile(s []float64, p float64) float64 {
-	h := float64(len(s)-1) * p
-	lo := int(math.Floor(h))
-	if lo+1 >= len(s) {
-		return s[len(s)-1]
-	}
-	return s[lo] + (h-float64(lo))*(s[lo+1]-s[lo])
 }
 
 func splitmix64(x uint64) uint64 {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/qrelbench/qrelbench/benchmark/stat"
 )
 
 // Interval is an estimate with its 95% interval.
@@ -56,15 +58,15 @@ func PPIMean(modelU, modelH, humanH []float64) (PPI, error) {
 	for i := range diff {
 		diff[i] = humanH[i] - modelH[i]
 	}
-	mu, vu := meanVar(modelU)
-	md, vd := meanVar(diff)
+	mu, vu := stat.MeanVar(modelU)
+	md, vd := stat.MeanVar(diff)
 	N, n := float64(len(modelU)), float64(len(humanH))
 	p := PPI{N: len(modelU), n: len(humanH)}
 	p.Estimate = mu + md
-	half := z975 * math.Sqrt(vu/N+vd/n)
+	half := stat.Z975 * math.Sqrt(vu/N+vd/n)
 	p.CI = [2]float64{p.Estimate - half, p.Estimate + half}
-	mh, vh := meanVar(humanH)
-	hh := studentTQuantile(0.975, n-1) * math.Sqrt(vh/n)
+	mh, vh := stat.MeanVar(humanH)
+	hh := stat.StudentTQuantile(0.975, n-1) * math.Sqrt(vh/n)
 	p.HumanOnly = Interval{Estimate: mh, CI: [2]float64{mh - hh, mh + hh}}
 	return p, nil
 }

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/qrelbench/qrelbench/benchmark/stat"
 )
 
 // noisyModel derives a model's grades from the human ones, deterministically
@@ -140,8 +142,8 @@ func TestPPICoverageBySimulation(t *testing.T) {
 				counts[s].split++
 			}
 			// The model alone, uncorrected, with its own normal interval.
-			mu, vu := meanVar(mapIdx(u, m))
-			if half := z975 * math.Sqrt(vu/N); covers([2]float64{mu - half, mu + half}, truth) {
+			mu, vu := stat.MeanVar(mapIdx(u, m))
+			if half := stat.Z975 * math.Sqrt(vu/N); covers([2]float64{mu - half, mu + half}, truth) {
 				counts[s].naive++
 			}
 		}

@@ -3,6 +3,8 @@ package syseval
 import (
 	"math"
 	"testing"
+
+	"github.com/qrelbench/qrelbench/benchmark/stat"
 )
 
 func TestPPIMeanByHand(t *testing.T) {
@@ -12,7 +14,7 @@ func TestPPIMeanByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	half := z975 * math.Sqrt(1.0/3+0.5/2)
+	half := stat.Z975 * math.Sqrt(1.0/3+0.5/2)
 	if !near(p.Estimate, 3.5) || !near(p.CI[0], 3.5-half) || !near(p.CI[1], 3.5+half) {
 		t.Errorf("ppi %+v, want 3.5 ± %v", p.Interval, half)
 	}
@@ -43,8 +45,8 @@ func TestPPIRemovesModelBias(t *testing.T) {
 		t.Errorf("estimate %v, want %v", p.Estimate, want)
 	}
 	// The differences are constant, so the interval is var_U/N alone.
-	_, vu := meanVar(model[2:])
-	if half := z975 * math.Sqrt(vu/4); !near(p.CI[1]-p.Estimate, half) {
+	_, vu := stat.MeanVar(model[2:])
+	if half := stat.Z975 * math.Sqrt(vu/4); !near(p.CI[1]-p.Estimate, half) {
 		t.Errorf("half-width %v, want %v", p.CI[1]-p.Estimate, half)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/qrelbench/qrelbench/benchmark/stat"
 )
 
 // Defaults of PairOptions.
@@ -156,7 +158,7 @@ func testPair(a, b *SystemResult, measure string, o PairOptions) PairTest {
 // two-sided p with n−1 degrees of freedom. All-equal differences: t = 0,
 // p = 1 when they are 0, else t = ±Inf, p = 0.
 func pairedTTest(d []float64) (mean, t, p float64) {
-	mean, v := meanVar(d)
+	mean, v := stat.MeanVar(d)
 	if !(v > 0) {
 		if mean == 0 {
 			return mean, 0, 1
@@ -164,7 +166,7 @@ func pairedTTest(d []float64) (mean, t, p float64) {
 		return mean, math.Copysign(math.Inf(1), mean), 0
 	}
 	t = mean / math.Sqrt(v/float64(len(d)))
-	return mean, t, studentTTwoSided(t, float64(len(d)-1))
+	return mean, t, stat.StudentTTwoSided(t, float64(len(d)-1))
 }
 
 func pairRNG(seed uint64, a, b, measure string) *rand.Rand {
@@ -247,16 +249,5 @@ func bootstrapMeanCI(d []float64, B int, rng *rand.Rand) [2]float64 {
 		means[b] = s / float64(n)
 	}
 	slices.Sort(means)
-	return [2]float64{quantile7(means, 0.025), quantile7(means, 0.975)}
-}
-
-// quantile7 is the p-quantile of sorted s, linear between order statistics
-// (Hyndman & Fan type 7, R's and numpy's default).
-func quantile7(s []float64, p float64) float64 {
-	h := float64(len(s)-1) * p
-	lo := int(math.Floor(h))
-	if lo+1 >= len(s) {
-		return s[len(s)-1]
-	}
-	return s[lo] + (h-float64(lo))*(s[lo+1]-s[lo])
+	return [2]float64{stat.Percentile(means, 0.025), stat.Percentile(means, 0.975)}
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/qrelbench/qrelbench/benchmark/stat"
 )
 
 // result builds a SystemResult carrying one measure per query.
@@ -152,7 +154,7 @@ func TestBootstrapInterval(t *testing.T) {
 	for i := range d {
 		d[i] = rng.NormFloat64()
 	}
-	m, _ := meanVar(d)
+	m, _ := stat.MeanVar(d)
 	ci := bootstrapMeanCI(d, 4000, rng)
 	if w := (ci[1] - ci[0]) / 2; math.Abs(w-1.96/20) > 0.01 || math.Abs((ci[0]+ci[1])/2-m) > 0.01 {
 		t.Errorf("interval %v around %v, want half-width ~0.098", ci, m)

@@ -1,4 +1,4 @@
-package syseval
+package stat
 
 import (
 	"math"
@@ -18,7 +18,7 @@ func TestStudentT(t *testing.T) {
 		{10, 2, 0.00985245702332569},
 	}
 	for _, c := range cases {
-		if got := studentTTwoSided(c.t, c.df); math.Abs(got-c.p) > 1e-9 {
+		if got := StudentTTwoSided(c.t, c.df); math.Abs(got-c.p) > 1e-9 {
 			t.Errorf("two-sided p(t=%v, df=%v) = %.15g, want %.15g", c.t, c.df, got, c.p)
 		}
 	}
@@ -30,7 +30,7 @@ func TestStudentT(t *testing.T) {
 		{0.95, 3, 2.35336343480182},
 	}
 	for _, c := range quant {
-		if got := studentTQuantile(c.p, c.df); math.Abs(got-c.q) > 1e-9 {
+		if got := StudentTQuantile(c.p, c.df); math.Abs(got-c.q) > 1e-9 {
 			t.Errorf("qt(%v, %v) = %.15g, want %.15g", c.p, c.df, got, c.q)
 		}
 	}
@@ -47,8 +47,17 @@ func TestRegIncBeta(t *testing.T) {
 		{0.7, 4, 1, 0.2401}, // x^a
 	}
 	for _, c := range cases {
-		if got := regIncBeta(c.x, c.a, c.b); math.Abs(got-c.want) > 1e-10 {
+		if got := RegIncBeta(c.x, c.a, c.b); math.Abs(got-c.want) > 1e-10 {
 			t.Errorf("I_%v(%v, %v) = %.15g, want %.15g", c.x, c.a, c.b, got, c.want)
+		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	s := []float64{1, 2, 4, 8}
+	for _, c := range []struct{ p, want float64 }{{0, 1}, {1, 8}, {0.5, 3}, {0.25, 1.75}, {0.9, 6.8}} {
+		if got := Percentile(s, c.p); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("Percentile(%v) = %v, want %v", c.p, got, c.want)
 		}
 	}
 }

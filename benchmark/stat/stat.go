@@ -1,13 +1,17 @@
-package syseval
+// Package stat holds the few distributions and summaries the evaluation
+// code needs, written out so that it has no dependency: the regularized
+// incomplete beta function, Student's t tail and quantile, the normal 95%
+// quantile, mean and sample variance, and the type-7 percentile.
+package stat
 
 import "math"
 
-// regIncBeta is the regularized incomplete beta function I_x(a, b) for
+// RegIncBeta is the regularized incomplete beta function I_x(a, b) for
 // a, b > 0 and 0 <= x <= 1, by the continued fraction of
 // Abramowitz & Stegun 26.5.8 evaluated with the modified Lentz method. The
 // fraction converges fast for x < (a+1)/(a+b+2); above that the symmetry
 // I_x(a, b) = 1 − I_{1−x}(b, a) is used.
-func regIncBeta(x, a, b float64) float64 {
+func RegIncBeta(x, a, b float64) float64 {
 	switch {
 	case math.IsNaN(x) || !(a > 0) || !(b > 0):
 		return math.NaN()
@@ -17,7 +21,7 @@ func regIncBeta(x, a, b float64) float64 {
 		return 1
 	}
 	if x > (a+1)/(a+b+2) {
-		return 1 - regIncBeta(1-x, b, a)
+		return 1 - RegIncBeta(1-x, b, a)
 	}
 	la, _ := math.Lgamma(a)
 	lb, _ := math.Lgamma(b)
@@ -64,22 +68,22 @@ func betaFraction(x, a, b float64) float64 {
 	return f
 }
 
-// studentTTwoSided is P(|T| >= |t|) for Student's t with df degrees of
+// StudentTTwoSided is P(|T| >= |t|) for Student's t with df degrees of
 // freedom: I_{df/(df+t²)}(df/2, 1/2).
-func studentTTwoSided(t, df float64) float64 {
+func StudentTTwoSided(t, df float64) float64 {
 	if math.IsInf(t, 0) {
 		return 0
 	}
-	return regIncBeta(df/(df+t*t), df/2, 0.5)
+	return RegIncBeta(df/(df+t*t), df/2, 0.5)
 }
 
-// studentTQuantile returns q with P(T <= q) = p for Student's t with df
+// StudentTQuantile returns q with P(T <= q) = p for Student's t with df
 // degrees of freedom, 0.5 <= p < 1, by bisection on the two-sided tail
 // (monotone in q) down to a relative width of 1e-13.
-func studentTQuantile(p, df float64) float64 {
+func StudentTQuantile(p, df float64) float64 {
 	tail := 2 * (1 - p) // P(|T| >= q)
 	lo, hi := 0.0, 1.0
-	for studentTTwoSided(hi, df) > tail {
+	for StudentTTwoSided(hi, df) > tail {
 		hi *= 2
 		if hi > 1e300 {
 			return math.Inf(1)
@@ -87,7 +91,7 @@ func studentTQuantile(p, df float64) float64 {
 	}
 	for hi-lo > 1e-13*hi {
 		mid := (lo + hi) / 2
-		if studentTTwoSided(mid, df) > tail {
+		if StudentTTwoSided(mid, df) > tail {
 			lo = mid
 		} else {
 			hi = mid
@@ -96,12 +100,12 @@ func studentTQuantile(p, df float64) float64 {
 	return (lo + hi) / 2
 }
 
-// z975 is the 0.975 quantile of the standard normal distribution.
-const z975 = 1.959963984540054
+// Z975 is the 0.975 quantile of the standard normal distribution.
+const Z975 = 1.959963984540054
 
-// meanVar returns the mean and the sample variance (n−1 denominator) of x,
+// MeanVar returns the mean and the sample variance (n−1 denominator) of x,
 // computed in two passes; the variance is NaN for fewer than 2 values.
-func meanVar(x []float64) (mean, variance float64) {
+func MeanVar(x []float64) (mean, variance float64) {
 	if len(x) == 0 {
 		return math.NaN(), math.NaN()
 	}
@@ -117,4 +121,15 @@ func meanVar(x []float64) (mean, variance float64) {
 		variance += d * d
 	}
 	return mean, variance / float64(len(x)-1)
+}
+
+// Percentile returns the p-quantile of sorted s, interpolating linearly
+// between order statistics (Hyndman & Fan type 7, R's and numpy's default).
+func Percentile(s []float64, p float64) float64 {
+	h := float64(len(s)-1) * p
+	lo := int(math.Floor(h))
+	if lo+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	return s[lo] + (h-float64(lo))*(s[lo+1]-s[lo])
 }
