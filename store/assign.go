@@ -260,23 +260,17 @@ func (s *Store) Workload(ctx context.Context, labelerID int64, k int) (Workload,
 	if w.Left > 0 || w.Full == 0 {
 		return w, nil
 	}
-	rows, err := s.h.QueryContext(ctx, `SELECT l.name, count(*) FROM assign_pairs a INDEXED BY assign_order
+	w.FullBy, err = queryAll(ctx, s.h, func(sc scanner) (LabelerCount, error) {
+		var c LabelerCount
+		err := sc.Scan(&c.Labeler, &c.Pairs)
+		return c, err
+	},
+		`SELECT l.name, count(*) FROM assign_pairs a INDEXED BY assign_order
 		JOIN judgments j ON j.pair_id = a.pair_id JOIN labelers l ON l.id = j.labeler_id
 		WHERE a.humans >= ? AND j.status = 'ok' AND l.kind = 'human' AND j.labeler_id != ?
 		AND NOT EXISTS (SELECT 1 FROM judgments m WHERE m.pair_id = a.pair_id AND m.labeler_id = ?)
 		GROUP BY l.id ORDER BY count(*) DESC, l.name LIMIT 3`, k, labelerID, labelerID)
-	if err != nil {
-		return w, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c LabelerCount
-		if err := rows.Scan(&c.Labeler, &c.Pairs); err != nil {
-			return w, err
-		}
-		w.FullBy = append(w.FullBy, c)
-	}
-	return w, rows.Err()
+	return w, err
 }
 
 // pickFreshQuery walks the pairs with h human grades in (query, pair) order

@@ -304,22 +304,15 @@ func (s *Store) Grades(ctx context.Context, labelerID int64) ([]Grade, error) {
 // last n ok grades that recorded one, oldest first: an annotator's own
 // pace, for an estimate of their time left.
 func (s *Store) RecentLatencies(ctx context.Context, labelerID int64, n int) ([]float64, error) {
-	rows, err := s.h.QueryContext(ctx, `SELECT latency_ms FROM judgments INDEXED BY judgments_labeler
-		WHERE labeler_id = ? AND status = 'ok' AND latency_ms > 0 ORDER BY updated_at DESC LIMIT ?`, labelerID, n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []float64
-	for rows.Next() {
+	out, err := queryAll(ctx, s.h, func(sc scanner) (float64, error) {
 		var ms float64
-		if err := rows.Scan(&ms); err != nil {
-			return nil, err
-		}
-		out = append(out, ms)
-	}
+		err := sc.Scan(&ms)
+		return ms, err
+	},
+		`SELECT latency_ms FROM judgments INDEXED BY judgments_labeler
+		WHERE labeler_id = ? AND status = 'ok' AND latency_ms > 0 ORDER BY updated_at DESC LIMIT ?`, labelerID, n)
 	slices.Reverse(out)
-	return out, rows.Err()
+	return out, err
 }
 
 // JudgedLabeler says what one labeler's current judgments carry, so that an

@@ -19,11 +19,7 @@ import (
 func importedWorkspace(t testing.TB, file string) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Create(ctx, filepath.Join(t.TempDir(), "w.db"), store.Scales["0-3"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := emptyStore(t)
 	if _, err := ingest.ImportPairs(ctx, st, file, "human:imported", false); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +14,7 @@ import (
 func oneDocWorkspace(t testing.TB, query string, docs ...store.Document) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Create(ctx, filepath.Join(t.TempDir(), "w.db"), store.Scales["0-3"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := emptyStore(t)
 	f := &fixture{st: st}
 	q := store.Query{ExtID: "q1", Text: query}
 	if _, err := st.PutQuery(ctx, &q, false); err != nil {

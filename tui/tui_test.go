@@ -33,11 +33,7 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Create(ctx, filepath.Join(t.TempDir(), "w.db"), store.Scales["0-3"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := emptyStore(t)
 	f := &fixture{st: st}
 	mod := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	docs := []store.Document{
@@ -92,6 +88,17 @@ func newFixture(t testing.TB) *fixture {
 		put(p, f.student, sg[i], probs, "")
 	}
 	return f
+}
+
+// emptyStore is a new workspace (scale 0-3), closed when the test ends.
+func emptyStore(t testing.TB) *store.Store {
+	t.Helper()
+	st, err := store.Create(context.Background(), filepath.Join(t.TempDir(), "w.db"), store.Scales["0-3"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // ---- driver -------------------------------------------------------------
@@ -621,12 +628,7 @@ func TestBrowseBlind(t *testing.T) {
 // TestEmptyWorkspaceSaysHowToStart: a workspace without pairs does not claim
 // that everything is graded; it says how to get pairs.
 func TestEmptyWorkspaceSaysHowToStart(t *testing.T) {
-	st, err := store.Create(context.Background(), filepath.Join(t.TempDir(), "w.db"), store.Scales["0-3"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	d := newDriver(t, &fixture{st: st}, Options{}, 80, 24)
+	d := newDriver(t, &fixture{st: emptyStore(t)}, Options{}, 80, 24)
 	screen := d.screen()
 	if !strings.Contains(screen, "no pairs to grade yet") || !strings.Contains(screen, "qrelbench import pairs") || strings.Contains(screen, "Nothing left to grade") {
 		t.Fatalf("empty workspace screen:\n%s", screen)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/qrelbench/qrelbench/store"
 )
@@ -17,10 +18,12 @@ func runGuidelines(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("usage: qrelbench %s", usageLine)
 	}
-	switch args[0] {
+	sub, rest := args[0], args[1:]
+	fs := newFlags(e, "guidelines "+sub, "guidelines "+sub)
+	switch sub {
 	case "set":
-		fs := newFlags(e, "guidelines set", "guidelines set FILE.md")
-		st, pos, err := fs.open(ctx, e, args[1:], 1)
+		fs.usage = "guidelines set FILE.md"
+		st, pos, err := fs.open(ctx, e, rest, 1)
 		if err != nil {
 			return err
 		}
@@ -35,8 +38,7 @@ func runGuidelines(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "guidelines set from %s (%d bytes): annotators see them on the Guidelines screen (i)\n", pos[0], len(text))
 		return nil
 	case "show":
-		fs := newFlags(e, "guidelines show", "guidelines show")
-		st, _, err := fs.open(ctx, e, args[1:], 0)
+		st, _, err := fs.openRead(ctx, e, rest, 0)
 		if err != nil {
 			return err
 		}
@@ -50,13 +52,12 @@ func runGuidelines(ctx context.Context, e *env, args []string) error {
 			return nil
 		}
 		fmt.Fprint(e.stdout, g.Text)
-		if g.Text[len(g.Text)-1] != '\n' {
+		if !strings.HasSuffix(g.Text, "\n") {
 			fmt.Fprintln(e.stdout)
 		}
 		return nil
 	case "clear":
-		fs := newFlags(e, "guidelines clear", "guidelines clear")
-		st, _, err := fs.open(ctx, e, args[1:], 0)
+		st, _, err := fs.open(ctx, e, rest, 0)
 		if err != nil {
 			return err
 		}
