@@ -30,6 +30,9 @@ type adjState struct {
 
 const adjPage = 50
 
+// maxNoteLines bounds each human's note on the Adjudicate screen.
+const maxNoteLines = 4
+
 type adjPageMsg struct {
 	seq   int
 	items []store.Disagreement
@@ -243,15 +246,37 @@ func (a *adjState) view(m *Model, w, h int) []string {
 	for _, l := range m.scale.Levels {
 		nw = max(nw, len([]rune(l.Name)))
 	}
+	// Each human's grade, and their note wrapped under it (at most
+	// maxNoteLines lines, so the document keeps its room).
+	nameW := 16
+	lead := 3 + nameW + 1 + 2 + nw + 7 // "   name  g Name note: "
 	for _, g := range d.Grades {
-		line := "   " + s.text.Render(pad(shortName(g.Labeler, 16), 17)) + m.sty.gradeStyle(m.levelIndex(g.Grade)).Render(fmt.Sprint(g.Grade))
+		line := "   " + s.text.Render(pad(shortName(g.Labeler, nameW), nameW+1)) + m.sty.gradeStyle(m.levelIndex(g.Grade)).Render(fmt.Sprint(g.Grade))
 		if m.scale.Contains(g.Grade) {
 			line += s.muted.Render(" " + pad(m.scale.Levels[m.levelIndex(g.Grade)].Name, nw))
 		}
-		if g.Note != "" {
-			line += s.muted.Render(" note: ") + s.text.Render(g.Note)
+		if g.Note == "" {
+			out = append(out, line)
+			continue
 		}
-		out = append(out, line)
+		// The first line beside the grade, the rest under it at nearly the
+		// full width.
+		first := wrapText(g.Note, max(w-lead-1, 20))[0]
+		rest := strings.TrimSpace(strings.TrimPrefix(strings.Join(strings.Fields(g.Note), " "), first))
+		lines := append([]string{first}, wrapText(rest, max(w-8, 20))...)
+		if rest == "" {
+			lines = lines[:1]
+		}
+		for i, ln := range lines {
+			switch {
+			case i == 0:
+				out = append(out, line+s.muted.Render(" note: ")+s.text.Render(ln))
+			case i == maxNoteLines-1 && len(lines) > maxNoteLines:
+				out = append(out, "       "+s.text.Render(clip(ln+" …", w-8)))
+			case i < maxNoteLines:
+				out = append(out, "       "+s.text.Render(ln))
+			}
+		}
 	}
 	if a.note != "" {
 		out = append(out, "   "+s.accent.Render("your note: ")+s.text.Render(a.note))

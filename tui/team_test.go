@@ -488,3 +488,16 @@ func TestUndoBrowseAndGradeApart(t *testing.T) {
 		t.Fatal("u on Browse did not take back the Browse grade")
 	}
 }
+
+// A long note on Adjudicate wraps under the grade instead of being cut.
+func TestAdjudicateNoteWraps(t *testing.T) {
+	f := adjFixture(t)
+	note := "the portal moved in March; the page still names the old address but the steps are the same, so it answers the question"
+	f.grade(t, "dave", f.pairs[0], 2, note)
+	d := newDriver(t, f, Options{Annotator: "alice"}, 80, 30)
+	d.keys("tab", "tab", "tab", "tab")
+	s := d.screen()
+	if !strings.Contains(strings.Join(strings.Fields(s), " "), note) {
+		t.Fatalf("the note is not shown whole at 80 columns:\n%s", s)
+	}
+}
