@@ -103,6 +103,7 @@ type gradeState struct {
 	last     *reveal
 	progress store.Progress
 	work     store.Workload // what the pool still holds for me at K
+	recount  bool           // a count arrived stale: read again when writes are done
 	paces    []float64      // my recent times on task (ms), oldest first
 	counted  bool
 	done     bool // nothing left to grade
@@ -212,7 +213,11 @@ type pairLoadedMsg struct {
 }
 
 type progressMsg struct {
-	p     store.Progress
+	// writes is how many writes of this session had been committed when
+	// the counts were read: counts read before a write that is committed
+	// (or queued) since would take back what the screen already shows.
+	writes int
+	p      store.Progress
 	work  store.Workload
 	paces []float64 // read at boot only: then the session adds its own
 	err   error
@@ -355,7 +360,13 @@ func (g *gradeState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		}
 		return g.arrive(m, msg.data), true
 	case progressMsg:
-		if msg.err == nil {
+		switch {
+		case msg.err != nil:
+		case msg.writes != m.committed || m.writing || len(m.writes) > 0:
+			// Read before a write of mine landed: read again once none is
+			// pending (onWriteDone), the counts shown meanwhile are right.
+			g.recount = true
+		default:
 			g.setProgress(msg)
 		}
 		return nil, true
@@ -561,8 +572,12 @@ func (g *gradeState) progressCmd(m *Model) tea.Cmd {
 	if m.me.ID == 0 {
 		return nil
 	}
-	st, ctx, me := m.st, m.ctx, m.me.ID
-	return func() tea.Msg { return readProgress(ctx, st, me, false) }
+	st, ctx, me, writes := m.st, m.ctx, m.me.ID, m.committed
+	return func() tea.Msg {
+		msg := readProgress(ctx, st, me, false)
+		msg.writes = writes
+		return msg
+	}
 }
 
 // ---- verdicts -----------------------------------------------------------

@@ -146,3 +146,27 @@ func TestPairTableLabelled(t *testing.T) {
 		}
 	}
 }
+
+// A count read while a grade was on its way (a refresh tick) does not take
+// back what the status line shows; the counts are read again once the
+// grade is saved.
+func TestStaleCountIgnored(t *testing.T) {
+	f := newFixture(t)
+	d := newDriver(t, f, Options{}, 120, 30)
+	early := d.m.grade.progressCmd(d.m) // a refresh, read before the grade
+	_, write := d.m.Update(keyMsg("2"))
+	if st := statusOf(d); !strings.Contains(st, "graded by me 1 · left 5") {
+		t.Fatalf("after the key: %q", st)
+	}
+	d.send(early()) // counts from before the grade: graded 0, left 6
+	if st := statusOf(d); !strings.Contains(st, "graded by me 1 · left 5") {
+		t.Fatalf("a stale count took back the grade: %q", st)
+	}
+	d.run(write)
+	if st := statusOf(d); !strings.Contains(st, "graded by me 1 · left 5") {
+		t.Fatalf("after the write and the recount: %q", st)
+	}
+	if d.m.grade.recount {
+		t.Error("the recount is still pending")
+	}
+}

@@ -165,6 +165,7 @@ type Model struct {
 	writes      []writeOp
 	writing     bool
 	writingPair int64 // the pair of the write in flight
+	committed   int   // writes committed (or given up) so far
 	quitting    bool
 	confirmQuit bool   // "quit and stop the run?" is asked
 	released    bool   // leases given back on the way out
@@ -741,6 +742,7 @@ func (u *undone) goldNow(ctx context.Context, st *store.Store, pairID int64) err
 func (m *Model) onWriteDone(msg writeDoneMsg) tea.Cmd {
 	m.writing = false
 	m.writingPair = 0
+	m.committed++
 	var cmds []tea.Cmd
 	switch {
 	case msg.op.kind == writeUndo:
@@ -772,6 +774,10 @@ func (m *Model) onWriteDone(msg writeDoneMsg) tea.Cmd {
 		cmds = append(cmds, m.stats.dirty(m))
 	}
 	cmds = append(cmds, m.nextWrite())
+	if g := &m.grade; g.recount && !m.writing && len(m.writes) == 0 {
+		g.recount = false
+		cmds = append(cmds, g.progressCmd(m))
+	}
 	return m.maybeQuit(tea.Batch(cmds...))
 }
 
