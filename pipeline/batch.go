@@ -102,7 +102,8 @@ func LabelBatch(ctx context.Context, st *store.Store, opt BatchOptions) (string,
 }
 
 func submitBatch(ctx context.Context, st *store.Store, client *llm.Client, lab store.Labeler, opt LabelOptions) (store.Run, error) {
-	views, err := st.PairViews(ctx, store.PairFilter{QueryExtIDs: opt.Queries, UngradedBy: lab.ID, Limit: opt.Limit})
+	// Pairs a synchronous run holds a claim on are being paid for there.
+	views, err := st.PairViews(ctx, store.PairFilter{QueryExtIDs: opt.Queries, UngradedBy: lab.ID, Unclaimed: true, Limit: opt.Limit})
 	if err != nil {
 		return store.Run{}, err
 	}

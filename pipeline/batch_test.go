@@ -405,3 +405,24 @@ func TestLabelBatchSplitsAtTheAPILimit(t *testing.T) {
 		}
 	}
 }
+
+// TestLabelBatchSkipsPairsClaimedByARun: a batch does not submit the pairs a
+// synchronous run of the labeler is paying for right now.
+func TestLabelBatchSkipsPairsClaimedByARun(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeBatchAPI(t, 0)
+	st, lab, _ := batchWorkspace(t, f, []string{"GRADE=0", "GRADE=1", "GRADE=2", "GRADE=3"})
+	owner := store.NewOwner()
+	defer store.EndOwner(owner)
+	held, err := st.ClaimPairs(ctx, store.PairFilter{UngradedBy: lab.ID}, owner, 1, time.Minute)
+	if err != nil || len(held) != 1 {
+		t.Fatalf("claim: %v %v", held, err)
+	}
+	msg, err := LabelBatch(ctx, st, BatchOptions{Label: LabelOptions{Labeler: lab.Name}, Wait: true, PollInterval: time.Millisecond})
+	if err != nil || !strings.Contains(msg, "ingested: 3 judgments") {
+		t.Fatalf("batch beside a claim: %q %v", msg, err)
+	}
+	if _, ok, _ := st.Judgment(ctx, held[0].ID, lab.ID); ok {
+		t.Fatal("the batch graded the pair a run holds")
+	}
+}

@@ -257,7 +257,9 @@ func (m *modelRun) claim(stop context.Context, pairs chan<- store.PairView) erro
 			waiting = true
 			m.w.notice(fmt.Sprintf("waiting for %d pairs another run has claimed (taken over if it stops renewing its claims within %s)", held, m.ttl))
 		}
-		if !sleepCtx(stop, min(max(m.ttl/10, 20*time.Millisecond), time.Second)) {
+		select {
+		case <-time.After(min(max(m.ttl/10, 20*time.Millisecond), time.Second)):
+		case <-stop.Done():
 			return nil
 		}
 	}
@@ -271,15 +273,4 @@ func (m *modelRun) stopped(stop context.Context, err error) error {
 		return nil
 	}
 	return err
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
