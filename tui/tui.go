@@ -542,6 +542,8 @@ func (m *Model) resumeHint(lr *liveRun) string {
 		return fmt.Sprintf("it resumes with `%s synth --labeler %s`", cmd, lr.labeler)
 	case store.RunMining:
 		return fmt.Sprintf("it resumes with `%s mine`", cmd)
+	case store.RunPooling:
+		return fmt.Sprintf("it resumes with `%s pool --depth K` at the same depth", cmd)
 	}
 	return "it starts over when run again"
 }

@@ -7,6 +7,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/qrelbench/qrelbench/internal/words"
@@ -47,6 +48,13 @@ func Default() []tui.Job {
 				}
 				return err
 			},
+		},
+		{
+			Kind: store.RunPooling, Title: "pooling",
+			About:     "the top documents of every imported search system for each query become pairs to grade, in the order the metrics use, so grading fills exactly what evaluation looks at",
+			LimitName: "depth", Limit: 20,
+			LimitHint: "how many of each system's top documents per query go into the pool",
+			Start:     startPool,
 		},
 		{
 			Kind: store.RunSynthesis, Title: "synthesis",
@@ -90,6 +98,46 @@ func Default() []tui.Job {
 			},
 		},
 	}
+}
+
+// startPool pools every system at the form's depth and ends with a notice
+// saying what the pool holds and how much of it is graded.
+func startPool(ctx context.Context, st *store.Store, a tui.JobArgs, progress func(tui.Progress)) error {
+	if a.Limit <= 0 {
+		return fmt.Errorf("the depth must be at least 1")
+	}
+	systems, err := st.Systems(ctx)
+	if err != nil {
+		return err
+	}
+	if len(systems) == 0 {
+		progress(tui.Progress{Kind: store.RunPooling, Finished: true, Status: store.RunDone,
+			Notice: "nothing to do: no search systems yet; import their ranked lists with `qrelbench import run FILE`"})
+		return nil
+	}
+	res, err := pipeline.Pool(ctx, st, pipeline.PoolOptions{Depth: a.Limit, Progress: progress})
+	if err != nil {
+		return err
+	}
+	var graded []string
+	for name, n := range res.Graded {
+		graded = append(graded, fmt.Sprintf("%s %s", name, words.Int(n)))
+	}
+	slices.Sort(graded)
+	summary := fmt.Sprintf("pool of %s from %s at depth %d", words.Count(res.Pool, "pair"), words.Count(res.Systems, "system"), a.Limit)
+	if len(graded) > 0 {
+		summary += "; graded: " + strings.Join(graded, ", ")
+	} else {
+		summary += "; none graded yet"
+	}
+	p := tui.Progress{RunID: res.Run.ID, Kind: store.RunPooling, Finished: true, Status: store.RunDone}
+	if res.Run.ID == 0 {
+		p.Notice = "nothing to do: already pooled — " + summary
+	} else {
+		p.Notice = fmt.Sprintf("%s added — %s", words.Count(res.Added, "new pair"), summary)
+	}
+	progress(p)
+	return nil
 }
 
 // StudentName is the name the Runs screen proposes for a student trained

@@ -134,3 +134,30 @@ func TestTrainingNamesTheStudent(t *testing.T) {
 		t.Fatal("the default name was created too")
 	}
 }
+
+// TestPoolJob: without systems the pool job says what to import; with one,
+// it pools and says what the pool holds, and a second run adds nothing.
+func TestPoolJob(t *testing.T) {
+	st := emptyStore(t)
+	ctx := context.Background()
+	if p, err := run(t, st, store.RunPooling, tui.JobArgs{Limit: 2}); err != nil || !strings.Contains(p.Notice, "no search systems yet") {
+		t.Fatalf("no systems: %+v %v", p, err)
+	}
+	q := store.Query{ExtID: "q", Text: "t"}
+	st.PutQuery(ctx, &q, false)
+	var rs []store.SystemResult
+	for i := 0; i < 3; i++ {
+		d := store.Document{ExtID: fmt.Sprintf("d%d", i), Body: "b"}
+		st.PutDocument(ctx, &d, false)
+		rs = append(rs, store.SystemResult{QueryID: q.ID, DocID: d.ID, Score: float64(i), Rank: 3 - i})
+	}
+	if _, err := st.PutSystem(ctx, &store.System{Name: "s", ContentSHA256: "h"}, rs, false); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := run(t, st, store.RunPooling, tui.JobArgs{Limit: 2}); err != nil || !strings.Contains(p.Notice, "2 new pairs added — pool of 2 pairs from 1 system at depth 2; none graded yet") {
+		t.Fatalf("pool: %+v %v", p, err)
+	}
+	if p, err := run(t, st, store.RunPooling, tui.JobArgs{Limit: 2}); err != nil || !strings.Contains(p.Notice, "nothing to do: already pooled") {
+		t.Fatalf("pool again: %+v %v", p, err)
+	}
+}
