@@ -218,9 +218,9 @@ type progressMsg struct {
 	// (or queued) since would take back what the screen already shows.
 	writes int
 	p      store.Progress
-	work  store.Workload
-	paces []float64 // read at boot only: then the session adds its own
-	err   error
+	work   store.Workload
+	paces  []float64 // read at boot only: then the session adds its own
+	err    error
 }
 
 // paceWindow is how many recent grades the pace (and the ETA) is taken from.
