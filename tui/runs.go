@@ -394,10 +394,16 @@ func (r *runsState) view(m *Model, w, h int) []string {
 	}
 	out = append(out, "", " "+s.header.Render("Recent runs"))
 	past := r.pastRuns()
+	var labW int
 	if len(past) == 0 {
 		out = append(out, s.muted.Render("  none"))
 	} else {
-		out = append(out, s.header.Render("  "+pad("id", 6)+pad("kind", 11)+pad("labeler", 18)+pad("status", 12)+padLeft("done", 12)+padLeft("failed", 8)+padLeft("$", 9)))
+		labW = 18
+		for _, run := range past {
+			labW = max(labW, ansi.StringWidth(run.Labeler)+2)
+		}
+		labW = min(labW, max(w-60, 18))
+		out = append(out, s.header.Render("  "+pad("id", 6)+pad("kind", 11)+pad("labeler", labW)+pad("status", 12)+padLeft("done", 12)+padLeft("failed", 8)+padLeft("$", 9)))
 	}
 	var selErr string
 	for i, run := range past {
@@ -415,7 +421,7 @@ func (r *runsState) view(m *Model, w, h int) []string {
 		case store.RunDone:
 			st = s.ok
 		}
-		out = append(out, mark+pad(fmt.Sprint(run.ID), 6)+pad(run.Kind, 11)+pad(run.Labeler, 18)+st.Render(pad(run.Status, 12))+
+		out = append(out, mark+pad(fmt.Sprint(run.ID), 6)+pad(run.Kind, 11)+pad(run.Labeler, labW)+st.Render(pad(run.Status, 12))+
 			padLeft(fmt.Sprintf("%d/%d", run.Done, run.Total), 12)+padLeft(fmt.Sprint(run.Failed), 8)+padLeft(fmt.Sprintf("%.4f", run.CostUSD), 9))
 	}
 	if selErr != "" {

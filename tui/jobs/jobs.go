@@ -30,10 +30,7 @@ func Default() []tui.Job {
 			LimitHint: "grade at most this many pairs (0: every pair left)",
 			Start: func(ctx context.Context, st *store.Store, a tui.JobArgs, progress func(tui.Progress)) error {
 				run, err := pipeline.Label(ctx, st, pipeline.LabelOptions{Labeler: a.Labeler, Limit: a.Limit, Progress: progress})
-				if err == nil && run.ID == 0 {
-					return nothingToDo(ctx, st, store.RunLabeling, a.Labeler, progress)
-				}
-				return err
+				return ended(ctx, st, store.RunLabeling, a.Labeler, progress, run, err)
 			},
 		},
 		{
@@ -43,10 +40,7 @@ func Default() []tui.Job {
 			LimitHint: "how many BM25 documents each query gets as pairs",
 			Start: func(ctx context.Context, st *store.Store, a tui.JobArgs, progress func(tui.Progress)) error {
 				run, err := pipeline.Mine(ctx, st, pipeline.MineOptions{Negatives: a.Limit, Progress: progress})
-				if err == nil && run.ID == 0 {
-					return nothingToDo(ctx, st, store.RunMining, "", progress)
-				}
-				return err
+				return ended(ctx, st, store.RunMining, "", progress, run, err)
 			},
 		},
 		{
@@ -66,10 +60,7 @@ func Default() []tui.Job {
 			LimitHint: "seed at most this many documents not seeded yet (0: all of them)",
 			Start: func(ctx context.Context, st *store.Store, a tui.JobArgs, progress func(tui.Progress)) error {
 				run, err := pipeline.Synthesize(ctx, st, pipeline.SynthOptions{Labeler: a.Labeler, Docs: a.Limit, Progress: progress})
-				if err == nil && run.ID == 0 {
-					return nothingToDo(ctx, st, store.RunSynthesis, a.Labeler, progress)
-				}
-				return err
+				return ended(ctx, st, store.RunSynthesis, a.Labeler, progress, run, err)
 			},
 		},
 		{
@@ -147,6 +138,15 @@ func StudentName(teacher string) string {
 		return "student"
 	}
 	return "student-" + strings.ReplaceAll(teacher, ":", "-")
+}
+
+// ended is the job's end from the pipeline's: a run that found no work
+// (the pipeline recorded none) ends with a notice saying why.
+func ended(ctx context.Context, st *store.Store, kind, labeler string, progress func(tui.Progress), run store.Run, err error) error {
+	if err != nil || run.ID != 0 {
+		return err
+	}
+	return nothingToDo(ctx, st, kind, labeler, progress)
 }
 
 // nothingToDo ends a run that found no work with a notice saying why, from
