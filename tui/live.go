@@ -61,7 +61,7 @@ func (m *Model) onPolled(msg polledMsg) tea.Cmd {
 		m.browse.titles = map[int64]string{}
 		cmds = append(cmds, m.browse.loadCmd(m))
 	}
-	if !first && grew && m.grade.done {
+	if (first || grew) && m.grade.done {
 		// "Nothing left to grade" may no longer be true.
 		m.grade.exhausted, m.grade.laterDone = false, false
 		cmds = append(cmds, m.grade.fill(m))

@@ -220,3 +220,21 @@ func TestBrowseGradeStays(t *testing.T) {
 		t.Fatal("the next row was graded")
 	}
 }
+
+// TestLiveGradeAfterNothingLeft: "Nothing left to grade" is not the last
+// word: pairs added elsewhere are served at the next poll.
+func TestLiveGradeAfterNothingLeft(t *testing.T) {
+	f := newFixture(t)
+	d := newDriver(t, f, Options{Annotator: "alice"}, 100, 30)
+	for i := 0; i < 6 && d.curPair() != 0; i++ {
+		d.keys("1")
+	}
+	if d.curPair() != 0 || !d.m.grade.done {
+		t.Fatalf("not done: pair %d", d.curPair())
+	}
+	added := addPairs(t, otherProcess(t, f), f, "q9", "holiday calendar", 2)
+	d.send(tickMsg{})
+	if got := d.curPair(); got != added[0] && got != added[1] {
+		t.Fatalf("after the poll: pair %d, want one of %v\n%s", got, added, d.screen())
+	}
+}
