@@ -12,6 +12,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/qrelbench/qrelbench/internal/cputime"
 	"github.com/qrelbench/qrelbench/store"
 )
 
@@ -138,6 +139,7 @@ func benchDriver(b *testing.B, st *store.Store) *driver {
 func BenchmarkFirstFrame(b *testing.B) {
 	st := benchWorkspace(b)
 	b.ResetTimer()
+	cpu := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		m := newModel(context.Background(), st, Options{Annotator: "bench", Blind: true})
 		m.ticks = false
@@ -149,6 +151,7 @@ func BenchmarkFirstFrame(b *testing.B) {
 			b.Fatal("no pair on the first frame")
 		}
 	}
+	cputime.Report(b, cpu)
 }
 
 // BenchmarkIndexLoad: the background load of the browse index (per-pair
@@ -156,6 +159,7 @@ func BenchmarkFirstFrame(b *testing.B) {
 func BenchmarkIndexLoad(b *testing.B) {
 	st := benchWorkspace(b)
 	b.ResetTimer()
+	cpu := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		x, err := buildIndex(context.Background(), st, 0)
 		if err != nil {
@@ -165,6 +169,7 @@ func BenchmarkIndexLoad(b *testing.B) {
 			b.Fatalf("%d pairs", len(x.ids))
 		}
 	}
+	cputime.Report(b, cpu)
 }
 
 // BenchmarkBrowseMove: j (or k at the bottom) in Browse, commands run, View.
@@ -176,6 +181,7 @@ func BenchmarkBrowseMove(b *testing.B) {
 		b.Fatal("no index")
 	}
 	b.ResetTimer()
+	cpu := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		if (i/500)%2 == 0 {
 			d.keys("j")
@@ -184,6 +190,7 @@ func BenchmarkBrowseMove(b *testing.B) {
 		}
 		_ = d.m.View()
 	}
+	cputime.Report(b, cpu)
 }
 
 // BenchmarkBrowseFilter: f (the next preset filter over 1M pairs), View.
@@ -192,10 +199,12 @@ func BenchmarkBrowseFilter(b *testing.B) {
 	d := benchDriver(b, st)
 	d.keys("tab")
 	b.ResetTimer()
+	cpu := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		d.keys("f")
 		_ = d.m.View()
 	}
+	cputime.Report(b, cpu)
 }
 
 // BenchmarkBrowseSearch: one key typed into Browse's search over 1M
@@ -208,10 +217,12 @@ func BenchmarkBrowseSearch(b *testing.B) {
 	d.keys("/")
 	typed := []string{"v", "p", "n", "backspace", "backspace", "backspace"}
 	b.ResetTimer()
+	cpu := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		d.keys(typed[i%len(typed)])
 		_ = d.m.View()
 	}
+	cputime.Report(b, cpu)
 	b.StopTimer()
 	if n := len(d.m.browse.rows); b.N%len(typed) == 3 && (n == 0 || n == benchQueries*benchDocs) {
 		b.Fatalf("vpn: %d rows", n)
@@ -224,10 +235,12 @@ func BenchmarkBrowseSort(b *testing.B) {
 	d := benchDriver(b, st)
 	d.keys("tab", "right", "right")
 	b.ResetTimer()
+	cpu := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		d.keys("o")
 		_ = d.m.View()
 	}
+	cputime.Report(b, cpu)
 }
 
 // BenchmarkGrade: a grade key on the Grade screen with its commands (the
@@ -236,10 +249,12 @@ func BenchmarkGrade(b *testing.B) {
 	st := benchWorkspace(b)
 	d := benchDriver(b, st)
 	b.ResetTimer()
+	cpu := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		d.keys(string(rune('0' + i%4)))
 		_ = d.m.View()
 	}
+	cputime.Report(b, cpu)
 	b.StopTimer()
 	if d.m.grade.cur == nil {
 		b.Fatal("ran out of pairs")
@@ -345,11 +360,13 @@ func BenchmarkPoll(b *testing.B) {
 	st := benchWorkspace(b)
 	ctx := context.Background()
 	b.ResetTimer()
+	cpu := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		if _, err := st.Changes(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cputime.Report(b, cpu)
 }
 
 // liveWrite is what another process writes between two ticks while a
@@ -414,17 +431,23 @@ func BenchmarkLiveRefreshUpdate(b *testing.B) {
 	d := benchDriver(b, st)
 	d.keys("tab", "right", "right", "o")
 	m := d.m
+	var cpu time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		liveWrite(b, other, lab, i)
 		msg := m.browse.refreshCmd(m)()
 		b.StartTimer()
+		t0 := cputime.Process()
 		_, cmd := m.Update(msg)
 		_ = m.View()
+		cpu += cputime.Process() - t0
 		b.StopTimer()
 		d.run(cmd)
 		b.StartTimer()
+	}
+	if cpu > 0 {
+		b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 	}
 }
 

@@ -5,7 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/qrelbench/qrelbench/internal/cputime"
 )
 
 // synthetic is a generated evaluation: systems × queries × depth ranked
@@ -74,21 +75,14 @@ func BenchmarkEvaluate100x1000x100(b *testing.B) {
 	d := bigSynthetic()
 	o := DefaultOptions()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for i := 0; b.Loop(); i++ {
 		res, err := Evaluate(d.runs, d.qrels[i%2], o)
 		if err != nil || len(res) != 100 || res[99].Queries != 1000 {
 			b.Fatalf("%v %d", err, len(res))
 		}
 	}
-	reportCPU(b, cpu)
-}
-
-// reportCPU adds the process CPU seconds per operation since start.
-func reportCPU(b *testing.B, start time.Duration) {
-	if now := processCPU(); now > 0 {
-		b.ReportMetric((now-start).Seconds()/float64(b.N), "cpu-s/op")
-	}
+	cputime.Report(b, cpu)
 }
 
 // BenchmarkTopKPool takes the top 20 of 100 systems × 1,000 queries, as
@@ -96,7 +90,7 @@ func reportCPU(b *testing.B, start time.Duration) {
 func BenchmarkTopKPool(b *testing.B) {
 	d := bigSynthetic()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for b.Loop() {
 		n := 0
 		for _, r := range d.runs {
@@ -108,7 +102,7 @@ func BenchmarkTopKPool(b *testing.B) {
 			b.Fatal(n)
 		}
 	}
-	reportCPU(b, cpu)
+	cputime.Report(b, cpu)
 }
 
 // BenchmarkComparePairs tests the 36 pairs of 9 systems over 100 queries
@@ -120,12 +114,12 @@ func BenchmarkComparePairs(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for i := 0; b.Loop(); i++ {
 		pt, err := ComparePairs(res, "ndcg_cut_10", PairOptions{Seed: uint64(i)})
 		if err != nil || len(pt) != 36 {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu)
+	cputime.Report(b, cpu)
 }
