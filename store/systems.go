@@ -170,6 +170,13 @@ func (s *Store) Systems(ctx context.Context) ([]System, error) {
 	return queryAll(ctx, s.h, scanSystem, `SELECT `+systemColumns+` FROM systems s ORDER BY s.name`)
 }
 
+// CountSystems is the number of stored systems.
+func (s *Store) CountSystems(ctx context.Context) (int, error) {
+	var n int
+	err := s.h.QueryRowContext(ctx, `SELECT count(*) FROM systems`).Scan(&n)
+	return n, err
+}
+
 // System returns one system by name.
 func (s *Store) System(ctx context.Context, name string) (System, error) {
 	v, err := scanSystem(s.queryRow(ctx, `SELECT `+systemColumns+` FROM systems s WHERE s.name = ?`, name))
@@ -267,4 +274,69 @@ func scanSystemResult(sc scanner) (SystemResult, error) {
 	var r SystemResult
 	err := sc.Scan(&r.QueryID, &r.DocID, &r.Score, &r.Rank)
 	return r, err
+}
+
+// RankedDoc is one document of a system's ranking for a query, with what
+// grading it needs: its pair (0 when it is not one) and each asked
+// labeler's current verdict on it.
+type RankedDoc struct {
+	DocID  int64
+	ExtID  string
+	Title  string
+	Score  float64
+	Rank   int // the run file's rank column
+	PairID int64
+	// Codes per asked labeler, as ScanLabelerCells gives them: the grade,
+	// CodeUnsure, CodeFailed, or CodeNone when it has no judgment.
+	Codes []int
+}
+
+// CodeNone is a RankedDoc code: no judgment by that labeler.
+const CodeNone = -1
+
+// RankedList returns one system's results for one query with their
+// documents, pairs and the given labelers' verdicts, in document id order
+// (callers order them as the metrics do).
+func (s *Store) RankedList(ctx context.Context, systemID, queryID int64, labelerIDs []int64) ([]RankedDoc, error) {
+	docs, err := queryAll(ctx, s.h, func(sc scanner) (RankedDoc, error) {
+		var d RankedDoc
+		err := sc.Scan(&d.DocID, &d.ExtID, &d.Title, &d.Score, &d.Rank, &d.PairID)
+		return d, err
+	}, `SELECT r.doc_id, d.ext_id, d.title, r.score, r.rank, COALESCE(p.id, 0) FROM system_results r
+		JOIN documents d ON d.id = r.doc_id LEFT JOIN pairs p ON p.query_id = r.query_id AND p.doc_id = r.doc_id
+		WHERE r.system_id = ? AND r.query_id = ? ORDER BY r.doc_id`, systemID, queryID)
+	if err != nil {
+		return nil, err
+	}
+	byPair := map[int64]int{}
+	for i := range docs {
+		docs[i].Codes = make([]int, len(labelerIDs))
+		for k := range docs[i].Codes {
+			docs[i].Codes[k] = CodeNone
+		}
+		if docs[i].PairID != 0 {
+			byPair[docs[i].PairID] = i
+		}
+	}
+	for k, lab := range labelerIDs {
+		type cell struct {
+			pair int64
+			code int
+		}
+		cells, err := queryAll(ctx, s.h, func(sc scanner) (cell, error) {
+			var c cell
+			err := sc.Scan(&c.pair, &c.code)
+			return c, err
+		}, `SELECT j.pair_id, CASE j.status WHEN 'ok' THEN j.grade WHEN 'unsure' THEN -2 ELSE -3 END FROM judgments j
+			JOIN pairs p ON p.id = j.pair_id WHERE p.query_id = ? AND j.labeler_id = ?`, queryID, lab)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cells {
+			if i, ok := byPair[c.pair]; ok {
+				docs[i].Codes[k] = c.code
+			}
+		}
+	}
+	return docs, nil
 }

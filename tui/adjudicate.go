@@ -188,7 +188,7 @@ func (a *adjState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 func (a *adjState) onUndone(m *Model, u *undone) tea.Cmd {
 	a.decided = max(a.decided-1, 0)
 	m.browse.invalidate(u.adj.PairID)
-	cmds := []tea.Cmd{m.browse.refreshCmd(m), m.stats.dirty(m)}
+	cmds := []tea.Cmd{m.browse.refreshCmd(m), m.gradesChanged()}
 	what := fmt.Sprintf("undone: gold grade %d on %s", u.adj.Grade, pairWords(u.view))
 	switch {
 	case u.gold != nil:

@@ -571,7 +571,7 @@ func (b *browseState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		b.idx = msg.idx
 		b.loadErr = nil
 		b.refreshView(m)
-		return tea.Batch(b.ensureTitles(m), b.refreshCmd(m), m.stats.dirty(m)), true
+		return tea.Batch(b.ensureTitles(m), b.refreshCmd(m), m.gradesChanged()), true
 	case titlesMsg:
 		b.titleInflight = false
 		if msg.err != nil {
@@ -609,7 +609,7 @@ func (b *browseState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		b.idx.head = msg.head
 		if len(msg.cells) > 0 || msg.grow != nil {
 			b.refreshView(m)
-			cmds = append(cmds, m.stats.dirty(m), b.ensureTitles(m))
+			cmds = append(cmds, m.gradesChanged(), b.ensureTitles(m))
 		}
 		if unknown {
 			// A new labeler: rebuild the index (rare) and the labeler list.

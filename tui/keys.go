@@ -203,6 +203,7 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 		{"Browse", []key.Binding{k.moveAll, k.bOpen, browseGrade, k.filters, k.search, k.columns, k.sort, k.gradeEq, k.clear, k.reapply}},
 		{"Pair", []key.Binding{k.pairGrade, k.pairMove, k.note, k.undo, k.scrollAll, k.back}},
 		{"Stats", []key.Binding{k.statsRows, k.statsCols, k.statsJK, k.recompute}},
+		{"Systems", sysKeys.help(d)},
 		{"Adjudicate (adjudicators only)", []key.Binding{adjGrade, adjNote, k.later, adjUndo, adjScroll, adjOpen, k.reload}},
 		{"Runs", []key.Binding{k.newRun, runsSel, k.cancelRun, k.refresh}},
 		{"Guidelines (i)", []key.Binding{guideScrollHelp, k.back}},
@@ -219,6 +220,7 @@ func newKeyMap(minGrade, maxGrade int) keyMap {
 		short(k.note, "", "note"), short(k.undo, "", "undo"), short(k.scrollAll, "↑/↓", "scroll"), short(k.back, "", "back")}
 	k.short[scrStats] = []key.Binding{short(k.statsRows, "", "row labeler"), short(k.statsCols, "", "column labeler"),
 		short(k.statsJK, "", "scroll"), short(k.recompute, "", "recompute")}
+	k.short[scrSystems] = sysKeys.short()
 	k.short[scrAdjudicate] = []key.Binding{short(adjGrade, "", "decide"), short(adjNote, "", "note"), short(k.later, "", "later"),
 		short(adjScroll, "", "scroll"), short(adjOpen, "", "details"), short(k.reload, "", "reload")}
 	k.short[scrRuns] = []key.Binding{short(k.newRun, "", "new run"), short(runsSel, "", "select"), short(k.cancelRun, "", "cancel"),

@@ -173,6 +173,8 @@ func listName(s screen) string {
 		return "the Browse list"
 	case scrAdjudicate:
 		return "the open disagreements"
+	case scrSystems:
+		return "the ranked list"
 	}
 	return "the pairs Grade served you"
 }
@@ -217,6 +219,8 @@ func (m *Model) neighbour(list screen, id int64, d int) (int64, bool) {
 		}
 		b.move(m, d)
 		return b.idx.ids[b.rows[b.cursor]], true
+	case scrSystems:
+		return m.systems.neighbour(id, d)
 	case scrAdjudicate:
 		for i, it := range m.adj.items {
 			if it.PairID == id {

@@ -101,6 +101,7 @@ const (
 	scrBrowse
 	scrPair
 	scrStats
+	scrSystems
 	scrAdjudicate // adjudicators only
 	scrRuns
 	scrHelp
@@ -108,13 +109,13 @@ const (
 	numScreens
 )
 
-var screenNames = [...]string{"Grade", "Browse", "Pair", "Stats", "Adjudicate", "Runs", "Help", "Guidelines"}
+var screenNames = [...]string{"Grade", "Browse", "Pair", "Stats", "Systems", "Adjudicate", "Runs", "Help", "Guidelines"}
 
 // tabs are the screens in tab order: Adjudicate only for adjudicators.
 func (m *Model) tabs() []screen {
 	out := make([]screen, 0, numScreens)
 	for s := screen(0); s < numScreens; s++ {
-		if s == scrAdjudicate && !m.isAdjudicator() || s == scrGuidelines {
+		if s == scrAdjudicate && !m.isAdjudicator() || s == scrGuidelines || s == scrSystems && !m.systems.any {
 			continue
 		}
 		out = append(out, s)
@@ -179,14 +180,15 @@ type Model struct {
 	// undos are each screen's own actions, newest last (see change).
 	undos [numScreens][]*change
 
-	grade  gradeState
-	browse browseState
-	pair   pairState
-	stats  statsState
-	adj    adjState
-	runs   runsState
-	guide  guidelinesState
-	live   live // the workspace's change markers, polled every tick
+	grade   gradeState
+	browse  browseState
+	pair    pairState
+	stats   statsState
+	systems systemsState
+	adj     adjState
+	runs    runsState
+	guide   guidelinesState
+	live    live // the workspace's change markers, polled every tick
 }
 
 func newModel(ctx context.Context, st *store.Store, opts Options) *Model {
@@ -231,7 +233,7 @@ func (m *Model) LabelerName() string { return "human:" + m.annotator }
 
 // Init loads what the first frame needs and, concurrently, the browse index.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(tea.RequestBackgroundColor, m.bootCmd(), m.tickCmd(), m.leaseTickCmd())
+	return tea.Batch(tea.RequestBackgroundColor, m.bootCmd(), m.tickCmd(), m.leaseTickCmd(), m.systems.probeCmd(m))
 }
 
 // tickMsg drives the live refresh (see live.go): what others, other
@@ -285,7 +287,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.setFlash(msg.what+": "+msg.err.Error(), true)
 		return m, nil
 	case tickMsg:
-		return m, tea.Batch(m.tickCmd(), m.pollCmd())
+		return m, tea.Batch(m.tickCmd(), m.pollCmd(), m.systems.probeCmd(m))
 	case polledMsg:
 		return m, m.onPolled(msg)
 	case writeDoneMsg:
@@ -308,6 +310,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	}
 	if cmd, ok := m.stats.update(m, msg); ok {
+		return m, cmd
+	}
+	if cmd, ok := m.systems.update(m, msg); ok {
 		return m, cmd
 	}
 	if cmd, ok := m.adj.update(m, msg); ok {
@@ -349,6 +354,8 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		cmd, handled = m.pair.key(m, k)
 	case scrStats:
 		cmd, handled = m.stats.key(m, k)
+	case scrSystems:
+		cmd, handled = m.systems.key(m, k)
 	case scrAdjudicate:
 		cmd, handled = m.adj.key(m, k)
 	case scrRuns:
@@ -443,6 +450,8 @@ func (m *Model) show(s screen) tea.Cmd {
 		}
 	case scrStats:
 		return m.stats.recompute(m)
+	case scrSystems:
+		return m.systems.onShow(m)
 	case scrAdjudicate:
 		// Read again on every visit: others decide too.
 		m.adj.after, m.adj.end, m.adj.loading = 0, false, false
@@ -773,7 +782,7 @@ func (m *Model) onWriteDone(msg writeDoneMsg) tea.Cmd {
 				cmds = append(cmds, m.pair.loadCmd(m, m.pair.id))
 			}
 		}
-		cmds = append(cmds, m.stats.dirty(m))
+		cmds = append(cmds, m.gradesChanged())
 	}
 	cmds = append(cmds, m.nextWrite())
 	if g := &m.grade; g.recount && !m.writing && len(m.writes) == 0 {
@@ -833,7 +842,7 @@ func (m *Model) onUndone(msg writeDoneMsg) tea.Cmd {
 	}
 	m.setFlash("undone: "+changeWords(m, u.change)+" · "+pairWords(u.view), false)
 	m.browse.invalidate(msg.pairID)
-	cmds := []tea.Cmd{m.grade.progressCmd(m), m.browse.refreshCmd(m), m.stats.dirty(m)}
+	cmds := []tea.Cmd{m.grade.progressCmd(m), m.browse.refreshCmd(m), m.gradesChanged()}
 	switch msg.op.from {
 	case scrGrade:
 		cmds = append(cmds, m.grade.reopen(m, msg.pairID))
@@ -922,6 +931,8 @@ func (m *Model) render() string {
 			body = m.pair.view(m, w, bodyH)
 		case scrStats:
 			body = m.stats.view(m, w, bodyH)
+		case scrSystems:
+			body = m.systems.view(m, w, bodyH)
 		case scrAdjudicate:
 			body = m.adj.view(m, w, bodyH)
 		case scrRuns:

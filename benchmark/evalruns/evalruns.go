@@ -85,6 +85,20 @@ func Unreliable(n int) bool { return n < FewQueries }
 // then runs what the options ask for: paired tests between systems, the
 // verdicts of other labelers, the prediction-powered correction.
 func Evaluate(ctx context.Context, st *store.Store, opt Options) (Report, error) {
+	if err := checkQueries(ctx, st, opt.Queries); err != nil {
+		return Report{}, err
+	}
+	runs, err := Runs(ctx, st, opt.Systems)
+	if err != nil {
+		return Report{}, err
+	}
+	return EvaluateRuns(ctx, st, runs, opt)
+}
+
+// EvaluateRuns is Evaluate over runs already read (with Runs), for callers
+// that score the same systems again as grades arrive; opt.Systems is not
+// used.
+func EvaluateRuns(ctx context.Context, st *store.Store, runs []syseval.Run, opt Options) (Report, error) {
 	var rep Report
 	scale := st.Scale()
 	if opt.Threshold == 0 {
@@ -104,13 +118,6 @@ func Evaluate(ctx context.Context, st *store.Store, opt Options) (Report, error)
 	}
 	rep.Qrels, rep.Threshold, rep.Scale, rep.Measure, rep.CorrectWith = opt.Qrels, opt.Threshold, scale.Name, measure, opt.CorrectWith
 
-	if err := checkQueries(ctx, st, opt.Queries); err != nil {
-		return rep, err
-	}
-	runs, err := Runs(ctx, st, opt.Systems)
-	if err != nil {
-		return rep, err
-	}
 	qrels, grades, err := Qrels(ctx, st, opt.Qrels, opt.Queries)
 	if err != nil {
 		return rep, err
