@@ -346,3 +346,50 @@ func TestLineWithoutEndIsBounded(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestNamedFileMustBeRegular: a FIFO or a device named as the file of any
+// import is refused at once with its name (a FIFO used to hang the import,
+// deaf to SIGTERM; /dev/zero would never end), and nothing is kept.
+func TestNamedFileMustBeRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "pipe.jsonl")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	imports := map[string]func(st *store.Store, path string) error{
+		"docs":    func(st *store.Store, p string) error { _, err := ImportDocs(ctx, st, p, false); return err },
+		"queries": func(st *store.Store, p string) error { _, err := ImportQueries(ctx, st, p, false); return err },
+		"pairs": func(st *store.Store, p string) error {
+			_, err := ImportPairs(ctx, st, p, "human:imported", false)
+			return err
+		},
+		"qrels": func(st *store.Store, p string) error {
+			_, err := ImportQrels(ctx, st, p, QrelsOptions{Labeler: "human:imported"})
+			return err
+		},
+		"run": func(st *store.Store, p string) error { _, err := ImportRun(ctx, st, p, RunOptions{}); return err },
+	}
+	for name, imp := range imports {
+		for _, path := range []string{fifo, "/dev/zero"} {
+			if name == "docs" && path == "/dev/zero" {
+				continue // refused for its name (no known document extension)
+			}
+			st := newStore(t, "0-3")
+			done := make(chan error, 1)
+			go func() { done <- imp(st, path) }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "not a regular file") || !strings.Contains(err.Error(), filepath.Base(path)) {
+					t.Errorf("import %s %s: %v, want a refusal naming the file as not a regular file", name, path, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("import %s %s hangs", name, path)
+			}
+			var n int
+			st.DB().QueryRow(`SELECT (SELECT count(*) FROM documents)+(SELECT count(*) FROM queries)+(SELECT count(*) FROM systems)`).Scan(&n)
+			if n != 0 {
+				t.Errorf("import %s %s kept %d rows", name, path, n)
+			}
+		}
+	}
+}

@@ -97,10 +97,25 @@ func eachFileLine(path string, fn func(n int, line []byte) error) error {
 	return eachLine(path, f, fn)
 }
 
+// openFile opens a file named on the command line. Symlinks are followed
+// (the user named it), but only a regular file is read: a FIFO would hang
+// the import and /dev/zero would never end.
 func openFile(path string) (*os.File, error) {
-	f, err := os.Open(path)
+	f, err := openNonBlocking(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %s: %w", quote.Path(path), unwrapPath(err))
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		what := "not a regular file"
+		if st.IsDir() {
+			what = "a directory"
+		}
+		err = fmt.Errorf("%s", what)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cannot read %s: %w", quote.Path(path), err)
 	}
 	return f, nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -186,9 +185,9 @@ func contentHash(rs []runLine) string {
 }
 
 func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path)
 	if err != nil {
-		return "", fmt.Errorf("cannot read %s: %w", path, err)
+		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
