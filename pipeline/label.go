@@ -280,6 +280,23 @@ func begin(ctx context.Context, st *store.Store, run *store.Run, resuming bool) 
 	return fmt.Sprintf("resuming run %d (%d done before)", run.ID, run.Done), nil
 }
 
+// openRun begins (or resumes) a run over items units of work, records its
+// total and sends its first progress, with the resuming notice: the
+// preamble of the runs that commit a batch of queries at a time.
+func openRun(ctx context.Context, st *store.Store, run *store.Run, resuming bool, items int, report ProgressFunc) (Progress, error) {
+	notice, err := begin(ctx, st, run, resuming)
+	if err != nil {
+		return Progress{}, err
+	}
+	if err := st.SetRunTotal(ctx, run.ID, run.Done+items); err != nil {
+		return Progress{}, finish(st, run.ID, err)
+	}
+	p := Progress{RunID: run.ID, Kind: run.Kind, Total: items, Notice: notice}
+	report.send(p)
+	p.Notice = ""
+	return p, nil
+}
+
 // pendingQueries lists the queries with pairs to grade and counts the pairs.
 func pendingQueries(ctx context.Context, st *store.Store, f store.PairFilter, only []string) ([]int64, int, error) {
 	qs, err := st.Queries(ctx)

@@ -29,17 +29,11 @@ func Mine(ctx context.Context, st *store.Store, opt MineOptions) (store.Run, err
 	if err != nil || (len(qs) == 0 && !resuming) {
 		return run, err // nothing to mine: no empty run recorded
 	}
-	notice, err := begin(ctx, st, &run, resuming)
+	p, err := openRun(ctx, st, &run, resuming, len(qs), opt.Progress)
 	if err != nil {
 		return run, err
 	}
-	if err := st.SetRunTotal(ctx, run.ID, run.Done+len(qs)); err != nil {
-		return run, finish(st, run.ID, err)
-	}
 	started := time.Now()
-	p := Progress{RunID: run.ID, Kind: store.RunMining, Total: len(qs), Notice: notice}
-	opt.Progress.send(p)
-	p.Notice = ""
 	const batch = 25 // queries per transaction: short, so interactive writes are not kept waiting
 	for start := 0; start < len(qs) && ctx.Err() == nil; start += batch {
 		part := qs[start:min(start+batch, len(qs))]

@@ -197,17 +197,11 @@ func writePool(ctx context.Context, st *store.Store, opt PoolOptions, todo []sto
 	if err != nil {
 		return run, err
 	}
-	notice, err := begin(ctx, st, &run, resuming)
+	p, err := openRun(ctx, st, &run, resuming, len(byQuery), opt.Progress)
 	if err != nil {
 		return run, err
 	}
-	if err := st.SetRunTotal(ctx, run.ID, run.Done+len(byQuery)); err != nil {
-		return run, finish(st, run.ID, err)
-	}
 	started := time.Now()
-	p := Progress{RunID: run.ID, Kind: store.RunPooling, Total: len(byQuery), Notice: notice}
-	opt.Progress.send(p)
-	p.Notice = ""
 	const batch = 50 // queries per transaction: short, so interactive writes are not kept waiting
 	for start := 0; start < len(byQuery) && ctx.Err() == nil; start += batch {
 		part := byQuery[start:min(start+batch, len(byQuery))]

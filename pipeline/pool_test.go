@@ -3,9 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/qrelbench/qrelbench/internal/cputime"
 	"github.com/qrelbench/qrelbench/store"
+	"github.com/qrelbench/qrelbench/store/synthetic"
 )
 
 // runLine is one result of a test system: query, document, score, and the
@@ -344,8 +343,10 @@ func BenchmarkPool1000Queries100SystemsDepth20(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		path := filepath.Join(dir, fmt.Sprintf("ws%d.db", i))
-		copyFile(b, template, path)
+		path, cleanup, err := synthetic.Scratch(template, dir)
+		if err != nil {
+			b.Fatal(err)
+		}
 		ws, err := store.Open(ctx, path)
 		if err != nil {
 			b.Fatal(err)
@@ -363,7 +364,7 @@ func BenchmarkPool1000Queries100SystemsDepth20(b *testing.B) {
 		}
 		pool, added = res.Pool, res.Added
 		ws.Close()
-		os.Remove(path)
+		cleanup()
 		b.StartTimer()
 	}
 	// CPU seconds spent per pooling (not copying the workspace): on a
@@ -371,23 +372,4 @@ func BenchmarkPool1000Queries100SystemsDepth20(b *testing.B) {
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(pool), "pool-pairs")
 	b.ReportMetric(float64(added), "added-pairs")
-}
-
-func copyFile(tb testing.TB, from, to string) {
-	tb.Helper()
-	src, err := os.Open(from)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := os.Create(to)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		tb.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
-		tb.Fatal(err)
-	}
 }

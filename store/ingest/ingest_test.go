@@ -177,7 +177,7 @@ func TestFailingImportsKeepNothing(t *testing.T) {
 		{name: "qrels grade 3 on 0-2", kind: "qrels", file: "r.qrels", scale: "0-2", content: "sq0 0 sd0 1\nsq0 0 sd1 3\n", line: 2, want: "grade 3 is outside"},
 		{name: "qrels conflicting grades", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 1\nsq1 0 sd1 2\nsq0 0 sd0 2\n", line: 3, want: "grade 1 at line 1"},
 		{name: "qrels invalid UTF-8", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 1\nsq0 0 s\xff 1\n", line: 2, want: "invalid UTF-8"},
-		{name: "qrels unknown ids", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 1\nnoq 0 sd0 1\nsq0 0 nod 1\nnoq2 0 x 1\n", want: `3 lines name a query or document that is not in the workspace, first: line 2 (query "noq"), line 3 (document "nod"), line 4 (query "noq2")`},
+		{name: "qrels unknown ids", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 1\nnoq 0 sd0 1\nsq0 0 nod 1\nnoq2 0 x 1\n", want: `3 lines name a query or document that is not in the workspace (2 unknown queries, 2 unknown documents), first: line 2 (query "noq"), line 3 (document "nod"), line 4 (query "noq2")`},
 		{name: "qrels last line conflicts with stored", kind: "qrels", file: "r.qrels", content: manyQrels + "sq0 0 sd0 1\n", line: 19, want: "differs from the stored grade 2", is: store.ErrConflict},
 		{name: "qrels missing file", kind: "qrels", file: "", want: "cannot read"},
 		// runs

@@ -69,30 +69,14 @@ func ImportQrels(ctx context.Context, st *store.Store, path string, opt QrelsOpt
 			return nil, lineErr(path, r.line, "%v", err)
 		}
 	}
-	qids, err := st.QueryIDs(ctx)
+	known, err := loadKnownIDs(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	dids, err := st.DocumentIDs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var unknown []string
-	nUnknown := 0
 	kept := recs[:0:0]
 	seen := map[store.PairKey]qrel{}
 	for _, r := range recs {
-		_, qok := qids[r.query]
-		_, dok := dids[r.doc]
-		if !qok || !dok {
-			nUnknown++
-			if len(unknown) < 5 {
-				what := "query " + quote.Input(r.query)
-				if qok {
-					what = "document " + quote.Input(r.doc)
-				}
-				unknown = append(unknown, fmt.Sprintf("line %d (%s)", r.line, what))
-			}
+		if _, _, ok := known.resolve(r.line, r.query, r.doc); !ok {
 			continue
 		}
 		k := store.PairKey{Query: r.query, Doc: r.doc}
@@ -105,19 +89,18 @@ func ImportQrels(ctx context.Context, st *store.Store, path string, opt QrelsOpt
 		seen[k] = r
 		kept = append(kept, r)
 	}
-	if nUnknown > 0 && !opt.SkipUnknown {
-		return nil, fmt.Errorf("%s: %d lines name a query or document that is not in the workspace, first: %s (import them first, or pass --skip-unknown)",
-			quote.Path(path), nUnknown, strings.Join(unknown, ", "))
+	if err := known.err(path, opt.SkipUnknown); err != nil {
+		return nil, err
 	}
 	sum := newSummary(path)
-	sum.Skipped = nUnknown
+	sum.Skipped = known.lines
 	err = st.Tx(ctx, func(tx *store.Store) error {
 		lab, err := gradesLabeler(ctx, tx, opt.Labeler)
 		if err != nil {
 			return err
 		}
 		for _, r := range kept {
-			p := store.Pair{QueryID: qids[r.query], DocID: dids[r.doc], Source: store.SourceImported}
+			p := store.Pair{QueryID: known.queries[r.query], DocID: known.docs[r.doc], Source: store.SourceImported}
 			o, err := tx.PutPair(ctx, &p)
 			if err != nil {
 				return wrapAt(path, r.line, err)

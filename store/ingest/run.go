@@ -100,36 +100,14 @@ func ImportRun(ctx context.Context, st *store.Store, path string, opt RunOptions
 	if err != nil {
 		return nil, err
 	}
-	qids, err := st.QueryIDs(ctx)
+	known, err := loadKnownIDs(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	dids, err := st.DocumentIDs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var unknown []string
-	nUnknown, unknownQ, unknownD := 0, map[string]bool{}, map[string]bool{}
 	bySystem := map[string][]runLine{}
 	var order []string // systems in the order the file first names them
 	for _, r := range lines {
-		_, qok := qids[r.query]
-		_, dok := dids[r.doc]
-		if !qok || !dok {
-			nUnknown++
-			if !qok {
-				unknownQ[r.query] = true
-			}
-			if !dok {
-				unknownD[r.doc] = true
-			}
-			if len(unknown) < 5 {
-				what := "query " + quote.Input(r.query)
-				if qok {
-					what = "document " + quote.Input(r.doc)
-				}
-				unknown = append(unknown, fmt.Sprintf("line %d (%s)", r.line, what))
-			}
+		if _, _, ok := known.resolve(r.line, r.query, r.doc); !ok {
 			continue
 		}
 		if _, ok := bySystem[r.system]; !ok {
@@ -137,21 +115,20 @@ func ImportRun(ctx context.Context, st *store.Store, path string, opt RunOptions
 		}
 		bySystem[r.system] = append(bySystem[r.system], r)
 	}
-	if nUnknown > 0 && !opt.SkipUnknown {
-		return nil, fmt.Errorf("%s: %d lines name a query or document that is not in the workspace (%d unknown queries, %d unknown documents), first: %s (import them first, or pass --skip-unknown)",
-			path, nUnknown, len(unknownQ), len(unknownD), strings.Join(unknown, ", "))
+	if err := known.err(path, opt.SkipUnknown); err != nil {
+		return nil, err
 	}
 	sum := newSummary(path)
-	sum.Skipped = nUnknown
+	sum.Skipped = known.lines
 	if len(order) == 0 && len(lines) > 0 {
-		return nil, fmt.Errorf("%s: every line names an unknown query or document: nothing to import", path)
+		return nil, fmt.Errorf("%s: every line names an unknown query or document: nothing to import", quote.Path(path))
 	}
 	err = st.Tx(ctx, func(tx *store.Store) error {
 		for _, name := range order {
 			rs := bySystem[name]
 			results := make([]store.SystemResult, len(rs))
 			for i, r := range rs {
-				results[i] = store.SystemResult{QueryID: qids[r.query], DocID: dids[r.doc], Score: r.score, Rank: r.rank}
+				results[i] = store.SystemResult{QueryID: known.queries[r.query], DocID: known.docs[r.doc], Score: r.score, Rank: r.rank}
 			}
 			sys := store.System{Name: name, SourceFile: path, SourceSHA256: fileHash, ContentSHA256: contentHash(rs)}
 			o, err := tx.PutSystem(ctx, &sys, results, opt.Replace)
