@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/qrelbench/qrelbench/benchmark"
+	"github.com/qrelbench/qrelbench/internal/peakrss"
 	"github.com/qrelbench/qrelbench/internal/words"
 	"github.com/qrelbench/qrelbench/pipeline"
 	"github.com/qrelbench/qrelbench/store"
@@ -122,12 +123,12 @@ func benchOn(ctx context.Context, size, path, dir string, p synthetic.Params, ad
 	labelers := []string{synthetic.Labelers[1].Name, synthetic.Labelers[2].Name}
 	opt := benchmark.EvalOptions{Reference: synthetic.Labelers[0].Name, Labelers: labelers, Bootstrap: 1000, Seed: 1}
 	for _, run := range []string{"cold", "warm"} {
-		resetPeakRSS()
+		peakrss.Reset()
 		start := time.Now()
 		if _, err := benchmark.Evaluate(ctx, st, opt); err != nil {
 			return err
 		}
-		add(benchFigure{Size: size, Path: "eval, 2 labelers, 1,000 bootstrap samples", Value: time.Since(start).Seconds(), Unit: "s", PeakRSS: peakRSS(),
+		add(benchFigure{Size: size, Path: "eval, 2 labelers, 1,000 bootstrap samples", Value: time.Since(start).Seconds(), Unit: "s", PeakRSS: peakrss.Bytes(),
 			Note: run + ", " + words.Count(p.Pairs(), "pair")})
 	}
 
@@ -137,14 +138,14 @@ func benchOn(ctx context.Context, size, path, dir string, p synthetic.Params, ad
 		return err
 	}
 	n := min(len(queries), 1000)
-	resetPeakRSS()
+	peakrss.Reset()
 	start := time.Now()
 	for _, q := range queries[:n] {
 		if _, err := st.Search(ctx, q.Text, 10); err != nil {
 			return err
 		}
 	}
-	add(benchFigure{Size: size, Path: "BM25 top-10 search", Value: float64(n) / time.Since(start).Seconds(), Unit: "queries/s", PeakRSS: peakRSS(),
+	add(benchFigure{Size: size, Path: "BM25 top-10 search", Value: float64(n) / time.Since(start).Seconds(), Unit: "queries/s", PeakRSS: peakrss.Bytes(),
 		Note: words.Count(n, "query") + " over " + words.Count(p.Docs, "document")})
 
 	// In-process labeling writes judgments: on a copy, never on the cache.
@@ -159,13 +160,13 @@ func benchOn(ctx context.Context, size, path, dir string, p synthetic.Params, ad
 	}
 	defer sc.Close()
 	const limit = 20_000
-	resetPeakRSS()
+	peakrss.Reset()
 	start = time.Now()
 	run, err := pipeline.Label(ctx, sc, pipeline.LabelOptions{Labeler: "lexical", Limit: limit})
 	if err != nil {
 		return err
 	}
-	add(benchFigure{Size: size, Path: "lexical labeling, end to end", Value: float64(run.Done) / time.Since(start).Seconds(), Unit: "pairs/s", PeakRSS: peakRSS(),
+	add(benchFigure{Size: size, Path: "lexical labeling, end to end", Value: float64(run.Done) / time.Since(start).Seconds(), Unit: "pairs/s", PeakRSS: peakrss.Bytes(),
 		Note: words.Count(run.Done, "pair") + ", corpus of " + words.Count(p.Docs, "document")})
 	return nil
 }
@@ -200,12 +201,12 @@ func benchImport(ctx context.Context, dir string, rows int, add func(benchFigure
 		return err
 	}
 	defer st.Close()
-	resetPeakRSS()
+	peakrss.Reset()
 	start := time.Now()
 	if _, err := ingest.ImportPairs(ctx, st, file, "human:imported", false); err != nil {
 		return err
 	}
-	add(benchFigure{Size: words.Count(rows, "row"), Path: "import pairs (JSONL, with human grades)", Value: float64(rows) / time.Since(start).Seconds(), Unit: "rows/s", PeakRSS: peakRSS()})
+	add(benchFigure{Size: words.Count(rows, "row"), Path: "import pairs (JSONL, with human grades)", Value: float64(rows) / time.Since(start).Seconds(), Unit: "rows/s", PeakRSS: peakrss.Bytes()})
 	return nil
 }
 
@@ -225,26 +226,4 @@ func freeBytes(dir string) (int64, bool) {
 		return 0, false
 	}
 	return int64(s.Bavail) * int64(s.Bsize), true
-}
-
-// resetPeakRSS restarts the kernel's peak-RSS count of this process (Linux:
-// writing 5 to clear_refs), so peakRSS tells the peak of one path.
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-// peakRSS is the process's peak resident set since the last reset, or 0
-// where the kernel does not say.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err == nil {
-				return kb << 10
-			}
-		}
-	}
-	return 0
 }
