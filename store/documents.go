@@ -98,23 +98,39 @@ func (s *Store) PutDocument(ctx context.Context, d *Document, update bool) (Outc
 		return 0, err
 	}
 	d.ID = old.ID
-	same := old.Title == d.Title && old.Body == d.Body && old.URL == d.URL && old.Author == d.Author &&
-		oldMod == formatTime(d.Modified) && old.Type == d.Type && sameMeta(oldMeta, meta)
-	if same {
+	what := docDifference(old, oldMod, oldMeta, d, meta)
+	if what == "" {
 		return Unchanged, nil
 	}
 	if !update {
-		what := "metadata"
-		if old.Body != d.Body {
-			what = "text"
-		} else if old.Title != d.Title {
-			what = "title"
-		}
-		return 0, fmt.Errorf("document %s: different %s than the stored document: %w (use --update to replace it)", quote.Input(d.ExtID), what, ErrConflict)
+		return 0, docConflict(d.ExtID, what)
 	}
-	_, err = s.exec(ctx, `UPDATE documents SET title=?, body=?, url=?, author=?, modified=?, type=?, meta=? WHERE id=?`,
+	return Updated, s.updateDocument(ctx, d, meta)
+}
+
+// docDifference says what differs between a stored document (its modified
+// and meta columns as stored) and d: "" when nothing, else "text", "title"
+// or "metadata".
+func docDifference(old Document, oldMod, oldMeta string, d *Document, meta string) string {
+	switch {
+	case old.Body != d.Body:
+		return "text"
+	case old.Title != d.Title:
+		return "title"
+	case old.URL != d.URL || old.Author != d.Author || oldMod != formatTime(d.Modified) || old.Type != d.Type || !sameMeta(oldMeta, meta):
+		return "metadata"
+	}
+	return ""
+}
+
+func docConflict(ext, what string) error {
+	return fmt.Errorf("document %s: different %s than the stored document: %w (use --update to replace it)", quote.Input(ext), what, ErrConflict)
+}
+
+func (s *Store) updateDocument(ctx context.Context, d *Document, meta string) error {
+	_, err := s.exec(ctx, `UPDATE documents SET title=?, body=?, url=?, author=?, modified=?, type=?, meta=? WHERE id=?`,
 		d.Title, d.Body, d.URL, d.Author, formatTime(d.Modified), d.Type, meta, d.ID)
-	return Updated, err
+	return err
 }
 
 func sameMeta(a, b string) bool {

@@ -39,6 +39,7 @@ func (s *Summary) count(kind string, o store.Outcome) { s.add(kind, o, 1) }
 // add counts n records of a kind with the same outcome.
 func (s *Summary) add(kind string, o store.Outcome, n int) {
 	switch o {
+	case store.Repeat: // met again in the same file: counted the first time
 	case store.Inserted:
 		s.Inserted[kind] += n
 	case store.Updated:
@@ -145,43 +146,33 @@ type DocOptions struct {
 	MaxFileBytes int64
 }
 
-// ReadDocs reads a JSONL or CSV file, or a directory of .txt/.md/.html files;
-// files of a directory that were passed over are added to skipped (reason
-// -> files).
-func ReadDocs(ctx context.Context, path string, opt DocOptions, skipped map[string][]string) ([]docRecord, error) {
+// eachDoc streams the documents of a JSONL or CSV file, or of a directory
+// of .txt/.md/.html files; files of a directory that were passed over are
+// added to skipped (reason -> files).
+func eachDoc(ctx context.Context, path string, opt DocOptions, skipped map[string][]string, fn func(r *docRecord) error) error {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", quote.Path(path), unwrapPath(err))
+		return fmt.Errorf("cannot read %s: %w", quote.Path(path), unwrapPath(err))
 	}
 	if st.IsDir() {
-		var out []docRecord
-		err := readDocDir(ctx, path, opt.MaxFileBytes, skipped, func(r docRecord) error {
-			out = append(out, r)
-			return nil
-		})
-		return out, err
+		return readDocDir(ctx, path, opt.MaxFileBytes, skipped, fn)
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":
-		return readDocCSV(path)
+		return eachDocCSV(path, fn)
 	case ".jsonl", ".ndjson", ".json":
-		return readDocJSONL(path)
+		f, err := openFile(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return eachDocJSONL(path, f, fn)
 	}
-	return nil, fmt.Errorf("%s: unknown document format (use .jsonl, .csv or a directory of .txt/.md/.html files)", quote.Path(path))
+	return fmt.Errorf("%s: unknown document format (use .jsonl, .csv or a directory of .txt/.md/.html files)", quote.Path(path))
 }
 
-func readDocJSONL(path string) ([]docRecord, error) {
-	f, err := openFile(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return decodeDocJSONL(path, f)
-}
-
-func decodeDocJSONL(path string, r io.Reader) ([]docRecord, error) {
-	var out []docRecord
-	err := eachLine(path, r, func(n int, line []byte) error {
+func eachDocJSONL(path string, r io.Reader, fn func(r *docRecord) error) error {
+	return eachLine(path, r, func(n int, line []byte) error {
 		obj, err := decodeObject(path, n, line)
 		if err != nil {
 			return err
@@ -190,10 +181,8 @@ func decodeDocJSONL(path string, r io.Reader) ([]docRecord, error) {
 		if err != nil {
 			return err
 		}
-		out = append(out, docRecord{line: n, doc: d})
-		return nil
+		return fn(&docRecord{line: n, doc: d})
 	})
-	return out, err
 }
 
 // docFromFields builds a document from known keys; any other key is kept as
@@ -260,17 +249,17 @@ func normaliseMeta(m map[string]any) map[string]any {
 	return out
 }
 
-func readDocCSV(path string) ([]docRecord, error) {
+func eachDocCSV(path string, fn func(r *docRecord) error) error {
 	f, err := openFile(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
 	r := csv.NewReader(f)
 	r.FieldsPerRecord = 0
 	header, err := r.Read()
 	if err != nil {
-		return nil, lineErr(path, 1, "cannot read the header row: %v", err)
+		return lineErr(path, 1, "cannot read the header row: %v", err)
 	}
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
@@ -281,10 +270,10 @@ func readDocCSV(path string) ([]docRecord, error) {
 	}
 	for _, need := range []string{"id", "text"} {
 		if _, ok := cols[need]; !ok {
-			return nil, lineErr(path, 1, "header has no %q column (columns: %s)", need, quote.Text(strings.Join(header, ", "), 200))
+			return lineErr(path, 1, "header has no %q column (columns: %s)", need, quote.Text(strings.Join(header, ", "), 200))
 		}
 	}
-	var out []docRecord
+	r.ReuseRecord = true
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -296,17 +285,17 @@ func readDocCSV(path string) ([]docRecord, error) {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				if pe.Line != pe.StartLine {
-					return nil, lineErr(path, pe.StartLine, "bad CSV: %v (at line %d)", pe.Err, pe.Line)
+					return lineErr(path, pe.StartLine, "bad CSV: %v (at line %d)", pe.Err, pe.Line)
 				}
-				return nil, lineErr(path, pe.StartLine, "bad CSV: %v", pe.Err)
+				return lineErr(path, pe.StartLine, "bad CSV: %v", pe.Err)
 			}
-			return nil, fmt.Errorf("%s: bad CSV: %w", quote.Path(path), err)
+			return fmt.Errorf("%s: bad CSV: %w", quote.Path(path), err)
 		}
 		line, _ := r.FieldPos(0)
 		obj := map[string]any{}
 		for name, i := range cols {
 			if !utf8.ValidString(rec[i]) {
-				return nil, lineErr(path, line, "invalid UTF-8")
+				return lineErr(path, line, "invalid UTF-8")
 			}
 			if rec[i] != "" || name == "id" || name == "text" {
 				obj[name] = rec[i]
@@ -314,11 +303,13 @@ func readDocCSV(path string) ([]docRecord, error) {
 		}
 		d, err := docFromFields(path, line, obj)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, docRecord{line: line, doc: d})
+		if err := fn(&docRecord{line: line, doc: d}); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 // DefaultMaxFileBytes bounds one file of a document folder unless
@@ -342,7 +333,7 @@ const (
 // opened for reading (a FIFO would block forever, /dev/zero never ends). Each
 // file is bounded by maxBytes. What is passed over is recorded in skipped
 // (reason -> files).
-func readDocDir(ctx context.Context, root string, maxBytes int64, skipped map[string][]string, emit func(docRecord) error) error {
+func readDocDir(ctx context.Context, root string, maxBytes int64, skipped map[string][]string, emit func(*docRecord) error) error {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxFileBytes
 	}
@@ -410,7 +401,7 @@ func readDocDir(ctx context.Context, root string, maxBytes int64, skipped map[st
 			return lineErr(shown, 0, "empty text")
 		}
 		n++
-		return emit(docRecord{doc: d})
+		return emit(&docRecord{doc: d})
 	})
 	if err != nil {
 		return err
@@ -520,38 +511,20 @@ func HTMLToText(s string) (title, text string) {
 	return title, text
 }
 
-// checkDuplicateDocs rejects the same id twice in one file with different
-// content; identical repeats are dropped.
-func checkDuplicateDocs(file string, recs []docRecord) ([]docRecord, error) {
-	seen := map[string]int{}
-	out := recs[:0:0]
-	for _, r := range recs {
-		if i, ok := seen[r.doc.ExtID]; ok {
-			prev := out[i]
-			if prev.doc.Body != r.doc.Body || prev.doc.Title != r.doc.Title {
-				return nil, lineErr(file, r.line, "document id %s appears again with different content (first at line %d)", quote.Input(r.doc.ExtID), prev.line)
-			}
-			continue
-		}
-		seen[r.doc.ExtID] = len(out)
-		out = append(out, r)
-	}
-	return out, nil
-}
-
 // ImportDocs imports a document file or directory in one transaction.
 func ImportDocs(ctx context.Context, st *store.Store, path string, update bool) (*Summary, error) {
 	return ImportDocsWith(ctx, st, path, DocOptions{Update: update})
 }
 
-// ImportDocsWith is ImportDocs with every option.
+// ImportDocsWith is ImportDocs with every option. The file is streamed:
+// memory does not grow with its size.
 func ImportDocsWith(ctx context.Context, st *store.Store, path string, opt DocOptions) (*Summary, error) {
 	skipped := map[string][]string{}
-	recs, err := ReadDocs(ctx, path, opt, skipped)
-	if err != nil {
-		return nil, err
-	}
-	sum, err := importDocRecords(ctx, st, path, recs, opt.Update)
+	sum, err := importDocs(ctx, st, path, opt.Update, func(fn func(*docRecord) error) error {
+		return eachDoc(ctx, path, opt, skipped, fn)
+	}, func(path string, e *store.RepeatError, upTo int) int {
+		return firstDocLine(upTo, e, func(fn func(*docRecord) error) error { return eachDoc(ctx, path, opt, map[string][]string{}, fn) })
+	})
 	if sum != nil {
 		sum.SkippedFiles = skipped
 	}
@@ -561,33 +534,49 @@ func ImportDocsWith(ctx context.Context, st *store.Store, path string, opt DocOp
 // ImportDocsJSONL imports JSONL documents from a reader (name is used in
 // messages), in one transaction.
 func ImportDocsJSONL(ctx context.Context, st *store.Store, name string, r io.Reader, update bool) (*Summary, error) {
-	recs, err := decodeDocJSONL(name, r)
-	if err != nil {
-		return nil, err
-	}
-	return importDocRecords(ctx, st, name, recs, update)
+	// A reader cannot be read twice: a repeat's first line is told only
+	// when the load knows it.
+	return importDocs(ctx, st, name, update, func(fn func(*docRecord) error) error {
+		return eachDocJSONL(name, r, fn)
+	}, func(string, *store.RepeatError, int) int { return 0 })
 }
 
-func importDocRecords(ctx context.Context, st *store.Store, path string, recs []docRecord, update bool) (*Summary, error) {
-	recs, err := checkDuplicateDocs(path, recs)
-	if err != nil {
-		return nil, err
-	}
+func importDocs(ctx context.Context, st *store.Store, path string, update bool, each func(func(*docRecord) error) error,
+	first func(path string, e *store.RepeatError, upTo int) int) (*Summary, error) {
 	sum := newSummary(path)
-	err = st.Tx(ctx, func(tx *store.Store) error {
-		for i := range recs {
-			o, err := tx.PutDocument(ctx, &recs[i].doc, update)
+	err := st.Load(ctx, func(l *store.Load) error {
+		return each(func(r *docRecord) error {
+			if err := l.Tick(); err != nil {
+				return err
+			}
+			o, err := l.PutDocument(&r.doc, r.line, update)
 			if err != nil {
-				return wrapAt(path, recs[i].line, err)
+				return loadErr(path, r.line, err, first)
 			}
 			sum.count("documents", o)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return sum, nil
+}
+
+// firstDocLine finds the line where a document met again first appeared.
+func firstDocLine(upTo int, e *store.RepeatError, each func(func(*docRecord) error) error) int {
+	found := 0
+	each(func(r *docRecord) error {
+		if r.line >= upTo {
+			return errStop
+		}
+		if r.doc.ExtID == e.ExtID {
+			found = r.line
+			return errStop
+		}
+		return nil
+	})
+	return found
 }
 
 func wrapAt(file string, line int, err error) error {

@@ -160,24 +160,24 @@ func TestFailingImportsKeepNothing(t *testing.T) {
 		{name: "pairs grade not integer", kind: "pairs", file: "p.jsonl", content: pairLine("n", "t", "d", "zebra", 1.5), line: 1, want: "must be an integer"},
 		{name: "pairs grade string", kind: "pairs", file: "p.jsonl", content: pairLine("n", "t", "d", "zebra", "2"), line: 1, want: "must be an integer"},
 		{name: "pairs invalid UTF-8", kind: "pairs", file: "p.jsonl", content: pairLine("n", "t", "d", "zebra", 1) + "{\"query_id\":\"n\",\"query_text\":\"t\",\"doc_id\":\"x\",\"doc_text\":\"\xff\"}\n", line: 2, want: "invalid UTF-8"},
-		{name: "pairs query text differs", kind: "pairs", file: "p.jsonl", content: pairLine("n", "t", "d", "zebra", 1) + pairLine("n", "other", "d2", "x", 1), line: 2, want: "different text than at line 1"},
-		{name: "pairs doc text differs", kind: "pairs", file: "p.jsonl", content: pairLine("n", "t", "d", "zebra", 1) + pairLine("n2", "t", "d", "x", 1), line: 2, want: "different text than at line 1"},
+		{name: "pairs query text differs", kind: "pairs", file: "p.jsonl", content: pairLine("n", "t", "d", "zebra", 1) + pairLine("n", "other", "d2", "x", 1), line: 2, want: "different text (first at line 1)"},
+		{name: "pairs doc text differs", kind: "pairs", file: "p.jsonl", content: pairLine("n", "t", "d", "zebra", 1) + pairLine("n2", "t", "d", "x", 1), line: 2, want: "different text (first at line 1)"},
 		{name: "pairs conflicting grade", kind: "pairs", file: "p.jsonl", content: pairLine("n", "t", "d", "zebra", 1) + pairLine("n", "t", "d", "zebra", 2), line: 2, want: "different grade (first at line 1)"},
 		{name: "pairs conflict with stored grade", kind: "pairs", file: "p.jsonl", content: pairLine("n", "t", "d", "zebra", 1) + pairLine("sq0", "query number 0", "sd0", "passage 0 about zebra stripes and other things", 1), line: 2, want: "differs from the stored grade", is: store.ErrConflict},
 		// failures on the LAST line after thousands of good ones: one found
 		// while reading, two found inside the transaction.
 		{name: "pairs last line bad JSON", kind: "pairs", file: "p.jsonl", content: many + "{\n", line: 3001, want: "bad JSON"},
 		{name: "pairs last line out of scale", kind: "pairs", file: "p.jsonl", content: many + pairLine("mq0", "query number 0", "last", "x", 4), line: 3001, want: "outside the workspace scale"},
-		{name: "pairs last line doc differs in file", kind: "pairs", file: "p.jsonl", content: many + pairLine("mq0", "query number 0", "md7", "a different zebra", 1), line: 3001, want: "different text than at line 8"},
+		{name: "pairs last line doc differs in file", kind: "pairs", file: "p.jsonl", content: many + pairLine("mq0", "query number 0", "md7", "a different zebra", 1), line: 3001, want: "different text (first at line 8)"},
 		{name: "pairs last line conflicts with stored doc", kind: "pairs", file: "p.jsonl", content: many + pairLine("mq0", "query number 0", "shared", "not the stored text", 1), line: 3001, want: "different text", is: store.ErrConflict},
 		// qrels
-		{name: "qrels 3 fields", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 1\nsq0 sd1 1\n", line: 2, want: "expected 4 fields"},
-		{name: "qrels grade not integer", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 1\nsq0 0 sd1 high\n", line: 2, want: "not an integer"},
-		{name: "qrels grade out of scale", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 1\n# comment\nsq0 0 sd1 5\n", line: 3, want: "grade 5 is outside"},
-		{name: "qrels grade 3 on 0-2", kind: "qrels", file: "r.qrels", scale: "0-2", content: "sq0 0 sd0 1\nsq0 0 sd1 3\n", line: 2, want: "grade 3 is outside"},
-		{name: "qrels conflicting grades", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 1\nsq1 0 sd1 2\nsq0 0 sd0 2\n", line: 3, want: "grade 1 at line 1"},
-		{name: "qrels invalid UTF-8", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 1\nsq0 0 s\xff 1\n", line: 2, want: "invalid UTF-8"},
-		{name: "qrels unknown ids", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 1\nnoq 0 sd0 1\nsq0 0 nod 1\nnoq2 0 x 1\n", want: `3 lines name a query or document that is not in the workspace (2 unknown queries, 2 unknown documents), first: line 2 (query "noq"), line 3 (document "nod"), line 4 (query "noq2")`},
+		{name: "qrels 3 fields", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 2\nsq0 sd1 1\n", line: 2, want: "expected 4 fields"},
+		{name: "qrels grade not integer", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 2\nsq0 0 sd1 high\n", line: 2, want: "not an integer"},
+		{name: "qrels grade out of scale", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 2\n# comment\nsq0 0 sd1 5\n", line: 3, want: "grade 5 is outside"},
+		{name: "qrels grade 3 on 0-2", kind: "qrels", file: "r.qrels", scale: "0-2", content: "sq0 0 sd0 2\nsq0 0 sd1 3\n", line: 2, want: "grade 3 is outside"},
+		{name: "qrels conflicting grades", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 2\nsq1 0 sd1 1\nsq0 0 sd0 1\n", line: 3, want: "different grade (first at line 1)"},
+		{name: "qrels invalid UTF-8", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 2\nsq0 0 s\xff 1\n", line: 2, want: "invalid UTF-8"},
+		{name: "qrels unknown ids", kind: "qrels", file: "r.qrels", content: "sq0 0 sd0 2\nnoq 0 sd0 1\nsq0 0 nod 1\nnoq2 0 x 1\n", want: `3 lines name a query or document that is not in the workspace (2 unknown queries, 2 unknown documents), first: line 2 (query "noq"), line 3 (document "nod"), line 4 (query "noq2")`},
 		{name: "qrels last line conflicts with stored", kind: "qrels", file: "r.qrels", content: manyQrels + "sq0 0 sd0 1\n", line: 19, want: "differs from the stored grade 2", is: store.ErrConflict},
 		{name: "qrels missing file", kind: "qrels", file: "", want: "cannot read"},
 		// runs
@@ -444,7 +444,7 @@ func TestDocsCSV(t *testing.T) {
 	}
 	// Line numbers count physical lines: the record after a two-line field
 	// starts on line 5.
-	bad := writeFile(t, t.TempDir(), "bad.csv", "id,text\n1,\"a\nb\"\n2,\"c\nd\"\n3,\n")
+	bad := writeFile(t, t.TempDir(), "bad.csv", "id,text\n7,\"a\nb\"\n8,\"c\nd\"\n9,\n")
 	if _, err := ImportDocs(ctx, st, bad, false); err == nil || !strings.Contains(err.Error(), bad+":6:") {
 		t.Fatalf("line after multi-line records: %v", err)
 	}

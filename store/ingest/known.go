@@ -14,29 +14,48 @@ import (
 // ones: one error says how many and shows the first few, or, with
 // --skip-unknown, the import drops them and says how many.
 type knownIDs struct {
-	queries, docs      map[string]int64
+	queries, docs      map[string]int64 // when loaded whole (loadKnownIDs)
+	queryID, docID     func(ext string) (int64, bool, error)
 	lines              int // lines naming an unknown query or document
 	unknownQ, unknownD map[string]bool
 	first              []string
 }
 
+// loadKnownIDs reads every query and document id of the workspace.
 func loadKnownIDs(ctx context.Context, st *store.Store) (*knownIDs, error) {
 	k := &knownIDs{unknownQ: map[string]bool{}, unknownD: map[string]bool{}}
 	var err error
 	if k.queries, err = st.QueryIDs(ctx); err != nil {
 		return nil, err
 	}
-	k.docs, err = st.DocumentIDs(ctx)
-	return k, err
+	if k.docs, err = st.DocumentIDs(ctx); err != nil {
+		return nil, err
+	}
+	k.queryID = func(ext string) (int64, bool, error) { id, ok := k.queries[ext]; return id, ok, nil }
+	k.docID = func(ext string) (int64, bool, error) { id, ok := k.docs[ext]; return id, ok, nil }
+	return k, nil
+}
+
+// loadIDs looks ids up in the workspace as a load meets them, so that
+// memory does not grow with the workspace or the file (only with the
+// unknown ids, to count them).
+func loadIDs(l *store.Load) *knownIDs {
+	return &knownIDs{queryID: l.QueryID, docID: l.DocumentID, unknownQ: map[string]bool{}, unknownD: map[string]bool{}}
 }
 
 // resolve returns the internal ids of a line's query and document; ok is
 // false, and the line recorded, when either is not in the workspace.
-func (k *knownIDs) resolve(line int, query, doc string) (q, d int64, ok bool) {
-	q, qok := k.queries[query]
-	d, dok := k.docs[doc]
+func (k *knownIDs) resolve(line int, query, doc string) (q, d int64, ok bool, err error) {
+	q, qok, err := k.queryID(query)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	d, dok, err := k.docID(doc)
+	if err != nil {
+		return 0, 0, false, err
+	}
 	if qok && dok {
-		return q, d, true
+		return q, d, true, nil
 	}
 	k.lines++
 	if !qok {
@@ -52,7 +71,7 @@ func (k *knownIDs) resolve(line int, query, doc string) (q, d int64, ok bool) {
 		}
 		k.first = append(k.first, fmt.Sprintf("line %d (%s)", line, what))
 	}
-	return 0, 0, false
+	return 0, 0, false, nil
 }
 
 // err is the error of a file with lines naming unknown ids (nil when there

@@ -18,12 +18,18 @@ type pairRecord struct {
 	hasGrade bool
 }
 
-// ReadPairs reads pairs JSONL as in ../shared/data: query_id, query_text,
-// doc_id, doc_text, optional title/url/author/modified/type, optional
-// human_grade; any other key is kept as document metadata.
-func ReadPairs(path string) ([]pairRecord, error) {
-	var out []pairRecord
-	err := eachFileLine(path, func(n int, line []byte) error {
+// pairOnlyKeys are the keys of a pairs line that are not the document's.
+var pairOnlyKeys = []string{"query_id", "query_text", "human_grade", "doc_id", "doc_text",
+	// Fields `export pairs` adds: grades are not re-imported (use
+	// export/import qrels per labeler), and they are not document metadata
+	// either.
+	"grades", "expected", "unsure", "failed", "notes", "source", "bm25_rank"}
+
+// eachPair streams a pairs JSONL file as in ../shared/data: query_id,
+// query_text, doc_id, doc_text, optional title/url/author/modified/type,
+// optional human_grade; any other key is kept as document metadata.
+func eachPair(path string, fn func(r *pairRecord) error) error {
+	return eachFileLine(path, func(n int, line []byte) error {
 		obj, err := decodeObject(path, n, line)
 		if err != nil {
 			return err
@@ -40,36 +46,25 @@ func ReadPairs(path string) ([]pairRecord, error) {
 		if r.grade, r.hasGrade, err = gradeField(path, n, obj, "human_grade"); err != nil {
 			return err
 		}
-		// The document part reuses the document reader's rules.
-		docObj := map[string]any{}
-		for k, v := range obj {
-			switch k {
-			case "query_id", "query_text", "human_grade",
-				// Fields `export pairs` adds: grades are not re-imported
-				// (use export/import qrels per labeler), and they are not
-				// document metadata either.
-				"grades", "expected", "unsure", "failed", "notes", "source", "bm25_rank":
-			case "doc_id":
-				docObj["id"] = v
-			case "doc_text":
-				docObj["text"] = v
-			default:
-				docObj[k] = v
-			}
-		}
-		if _, ok := docObj["id"]; !ok {
+		// The document part reuses the document reader's rules, on the same
+		// object with the pair's keys taken out and doc_id, doc_text renamed.
+		docID, hasID := obj["doc_id"]
+		docText, hasText := obj["doc_text"]
+		if !hasID {
 			return lineErr(path, n, "missing field \"doc_id\"")
 		}
-		if _, ok := docObj["text"]; !ok {
+		if !hasText {
 			return lineErr(path, n, "missing field \"doc_text\"")
 		}
-		if r.d, err = docFromFields(path, n, docObj); err != nil {
+		for _, k := range pairOnlyKeys {
+			delete(obj, k)
+		}
+		obj["id"], obj["text"] = docID, docText
+		if r.d, err = docFromFields(path, n, obj); err != nil {
 			return renameDocField(err)
 		}
-		out = append(out, r)
-		return nil
+		return fn(&r)
 	})
-	return out, err
 }
 
 // renameDocField makes errors about the reused document reader speak of the
@@ -82,90 +77,89 @@ func renameDocField(err error) error {
 }
 
 // ImportPairs imports a pairs file in one transaction, recording
-// human_grade as judgments of the labeler named gradesAs.
+// human_grade as judgments of the labeler named gradesAs. The file is
+// streamed: memory does not grow with its size.
 func ImportPairs(ctx context.Context, st *store.Store, path, gradesAs string, update bool) (*Summary, error) {
 	if err := checkGradesLabeler(ctx, st, gradesAs); err != nil {
 		return nil, err
 	}
-	recs, err := ReadPairs(path)
-	if err != nil {
-		return nil, err
-	}
 	scale := st.Scale()
-	for _, r := range recs {
-		if r.hasGrade {
-			if err := scale.Check(r.grade); err != nil {
-				return nil, lineErr(path, r.line, "%v", err)
-			}
-		}
-	}
 	sum := newSummary(path)
-	qLine, dLine := map[string]pairRecord{}, map[string]pairRecord{}
-	seenPair := map[store.PairKey]int{}
-	err = st.Tx(ctx, func(tx *store.Store) error {
-		var lab store.Labeler
-		for i := range recs {
-			r := &recs[i]
-			if prev, ok := qLine[r.q.ExtID]; ok {
-				if prev.q.Text != r.q.Text {
-					return lineErr(path, r.line, "query %s has a different text than at line %d", quote.Input(r.q.ExtID), prev.line)
-				}
-				r.q.ID = prev.q.ID
-			} else {
-				o, err := tx.PutQuery(ctx, &r.q, update)
-				if err != nil {
-					return wrapAt(path, r.line, err)
-				}
-				sum.count("queries", o)
-				qLine[r.q.ExtID] = *r
+	err := st.Load(ctx, func(l *store.Load) error {
+		var labID int64
+		return eachPair(path, func(r *pairRecord) error {
+			if err := l.Tick(); err != nil {
+				return err
 			}
-			if prev, ok := dLine[r.d.ExtID]; ok {
-				if prev.d.Body != r.d.Body {
-					return lineErr(path, r.line, "document %s has a different text than at line %d", quote.Input(r.d.ExtID), prev.line)
+			if r.hasGrade {
+				if err := scale.Check(r.grade); err != nil {
+					return lineErr(path, r.line, "%v", err)
 				}
-				r.d.ID = prev.d.ID
-			} else {
-				o, err := tx.PutDocument(ctx, &r.d, update)
-				if err != nil {
-					return wrapAt(path, r.line, err)
-				}
-				sum.count("documents", o)
-				dLine[r.d.ExtID] = *r
 			}
-			key := store.PairKey{Query: r.q.ExtID, Doc: r.d.ExtID}
-			if first, ok := seenPair[key]; ok {
-				if recs[first].hasGrade != r.hasGrade || recs[first].grade != r.grade {
-					return lineErr(path, r.line, "pair (%s, %s) appears again with a different grade (first at line %d)", quote.Input(key.Query), quote.Input(key.Doc), recs[first].line)
-				}
-				continue
-			}
-			seenPair[key] = i
-			p := store.Pair{QueryID: r.q.ID, DocID: r.d.ID, Source: store.SourceImported}
-			o, err := tx.PutPair(ctx, &p)
+			o, err := l.PutQuery(&r.q, r.line, update)
 			if err != nil {
-				return wrapAt(path, r.line, err)
+				return loadErr(path, r.line, err, firstPairLine)
 			}
-			sum.count("pairs", o)
-			if !r.hasGrade {
-				continue
+			sum.count("queries", o)
+			if o, err = l.PutDocument(&r.d, r.line, update); err != nil {
+				return loadErr(path, r.line, err, firstPairLine)
 			}
-			if lab.ID == 0 {
-				if lab, err = gradesLabeler(ctx, tx, gradesAs); err != nil {
+			sum.count("documents", o)
+			if r.hasGrade && labID == 0 {
+				lab, err := gradesLabeler(l.Ctx(), l.Store(), gradesAs)
+				if err != nil {
 					return err
 				}
+				labID = lab.ID
 			}
-			o, err = putImportedGrade(ctx, tx, p.ID, lab.ID, r.grade, update)
+			p := store.PairGrade{Pair: store.Pair{QueryID: r.q.ID, DocID: r.d.ID, Source: store.SourceImported},
+				QueryExtID: r.q.ExtID, DocExtID: r.d.ExtID, Grade: r.grade, HasGrade: r.hasGrade}
+			po, jo, err := l.PutPair(&p, r.line, labID, update)
 			if err != nil {
-				return wrapAt(path, r.line, err)
+				return loadErr(path, r.line, err, firstPairLine)
 			}
-			sum.count("judgments", o)
-		}
-		return nil
+			sum.count("pairs", po)
+			sum.count("judgments", jo)
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return sum, nil
+}
+
+// firstPairLine finds, for a record met again in a pairs file, the line
+// where it first appeared (before line upTo): the file is read again rather
+// than remembered, so that memory does not grow with the file.
+func firstPairLine(path string, e *store.RepeatError, upTo int) int {
+	found := 0
+	eachPair(path, func(r *pairRecord) error {
+		if r.line >= upTo {
+			return errStop
+		}
+		if (e.Kind == "query" && r.q.ExtID == e.ExtID) || (e.Kind == "document" && r.d.ExtID == e.ExtID) ||
+			(e.Kind == "pair" && r.q.ExtID == e.ExtID && r.d.ExtID == e.Doc) {
+			found = r.line
+			return errStop
+		}
+		return nil
+	})
+	return found
+}
+
+// errStop ends a rescan early.
+var errStop = errors.New("stop")
+
+// loadErr places an error of a load at its line. A record met again with
+// other content is told with the line of its first appearance, found with
+// first when the load did not know it.
+func loadErr(path string, line int, err error, first func(path string, e *store.RepeatError, upTo int) int) error {
+	var re *store.RepeatError
+	if errors.As(err, &re) && re.Line == 0 && line > 0 {
+		re.Line = first(path, re, line)
+	}
+	return wrapAt(path, line, err)
 }
 
 // importedKind is the kind of a labeler first met in an import: grades
@@ -220,27 +214,4 @@ func importableKind(l store.Labeler) error {
 	}
 	return fmt.Errorf("labeler %s is %s: its grades come only from `qrelbench label --labeler %s`; import these grades under another name (a new name is created as an imported judge, human:NAME as a person)",
 		quote.Input(l.Name), what, l.Name)
-}
-
-// putImportedGrade records an imported grade unless the labeler already has
-// the same one; a different stored grade is a conflict unless update is set.
-func putImportedGrade(ctx context.Context, tx *store.Store, pairID, labelerID int64, grade int, update bool) (store.Outcome, error) {
-	cur, ok, err := tx.Judgment(ctx, pairID, labelerID)
-	if err != nil {
-		return 0, err
-	}
-	if ok && cur.Status == store.StatusOK && cur.Grade == grade {
-		return store.Unchanged, nil
-	}
-	if ok && !update {
-		return 0, store.ConflictError("grade %d differs from the stored grade %d", grade, cur.Grade)
-	}
-	j := store.Judgment{PairID: pairID, LabelerID: labelerID, Grade: grade, Status: store.StatusOK}
-	if err := tx.PutJudgment(ctx, &j); err != nil {
-		return 0, err
-	}
-	if ok {
-		return store.Updated, nil
-	}
-	return store.Inserted, nil
 }

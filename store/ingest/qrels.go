@@ -18,10 +18,9 @@ type qrel struct {
 	grade      int
 }
 
-// ReadQrels reads TREC qrels: "qid iter docid grade" per line.
-func ReadQrels(path string) ([]qrel, error) {
-	var out []qrel
-	err := eachFileLine(path, func(n int, line []byte) error {
+// eachQrel streams TREC qrels: "qid iter docid grade" per line.
+func eachQrel(path string, fn func(r *qrel) error) error {
+	return eachFileLine(path, func(n int, line []byte) error {
 		s := strings.TrimSpace(string(line))
 		if strings.HasPrefix(s, "#") {
 			return nil
@@ -39,10 +38,8 @@ func ReadQrels(path string) ([]qrel, error) {
 				return lineErr(path, n, "%v", err)
 			}
 		}
-		out = append(out, qrel{line: n, query: fields[0], doc: fields[2], grade: g})
-		return nil
+		return fn(&qrel{line: n, query: fields[0], doc: fields[2], grade: g})
 	})
-	return out, err
 }
 
 // QrelsOptions control a qrels import.
@@ -53,71 +50,76 @@ type QrelsOptions struct {
 }
 
 // ImportQrels records a qrels file as the labeler's judgments in one
-// transaction. The labeler is created as kind imported when new (human when
-// its name starts with "human:").
+// transaction, streaming it. The labeler is created as kind imported when
+// new (human when its name starts with "human:"). Lines naming a query or
+// document the workspace does not have are an error (all of them counted,
+// the first five named) unless SkipUnknown.
 func ImportQrels(ctx context.Context, st *store.Store, path string, opt QrelsOptions) (*Summary, error) {
 	if err := checkGradesLabeler(ctx, st, opt.Labeler); err != nil {
 		return nil, err
 	}
-	recs, err := ReadQrels(path)
-	if err != nil {
-		return nil, err
-	}
 	scale := st.Scale()
-	for _, r := range recs {
-		if err := scale.Check(r.grade); err != nil {
-			return nil, lineErr(path, r.line, "%v", err)
-		}
-	}
-	known, err := loadKnownIDs(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	kept := recs[:0:0]
-	seen := map[store.PairKey]qrel{}
-	for _, r := range recs {
-		if _, _, ok := known.resolve(r.line, r.query, r.doc); !ok {
-			continue
-		}
-		k := store.PairKey{Query: r.query, Doc: r.doc}
-		if prev, ok := seen[k]; ok {
-			if prev.grade != r.grade {
-				return nil, lineErr(path, r.line, "pair (%s, %s) appears again with grade %d (grade %d at line %d)", quote.Input(r.query), quote.Input(r.doc), r.grade, prev.grade, prev.line)
-			}
-			continue
-		}
-		seen[k] = r
-		kept = append(kept, r)
-	}
-	if err := known.err(path, opt.SkipUnknown); err != nil {
-		return nil, err
-	}
 	sum := newSummary(path)
-	sum.Skipped = known.lines
-	err = st.Tx(ctx, func(tx *store.Store) error {
-		lab, err := gradesLabeler(ctx, tx, opt.Labeler)
+	var known *knownIDs
+	err := st.Load(ctx, func(l *store.Load) error {
+		known = loadIDs(l)
+		lab, err := gradesLabeler(l.Ctx(), l.Store(), opt.Labeler)
 		if err != nil {
 			return err
 		}
-		for _, r := range kept {
-			p := store.Pair{QueryID: known.queries[r.query], DocID: known.docs[r.doc], Source: store.SourceImported}
-			o, err := tx.PutPair(ctx, &p)
+		err = eachQrel(path, func(r *qrel) error {
+			if err := l.Tick(); err != nil {
+				return err
+			}
+			if err := scale.Check(r.grade); err != nil {
+				return lineErr(path, r.line, "%v", err)
+			}
+			qid, did, ok, err := known.resolve(r.line, r.query, r.doc)
 			if err != nil {
 				return wrapAt(path, r.line, err)
 			}
-			sum.count("pairs", o)
-			o, err = putImportedGrade(ctx, tx, p.ID, lab.ID, r.grade, opt.Update)
-			if err != nil {
-				return wrapAt(path, r.line, err)
+			if !ok {
+				return nil
 			}
-			sum.count("judgments", o)
+			if known.lines > 0 && !opt.SkipUnknown {
+				return nil // the import fails: only count the unknown lines
+			}
+			p := store.PairGrade{Pair: store.Pair{QueryID: qid, DocID: did, Source: store.SourceImported},
+				QueryExtID: r.query, DocExtID: r.doc, Grade: r.grade, HasGrade: true}
+			po, jo, err := l.PutPair(&p, r.line, lab.ID, opt.Update)
+			if err != nil {
+				return loadErr(path, r.line, err, firstQrelLine)
+			}
+			sum.count("pairs", po)
+			sum.count("judgments", jo)
+			return nil
+		})
+		if err == nil {
+			err = known.err(path, opt.SkipUnknown)
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	sum.Skipped = known.lines
 	return sum, nil
+}
+
+// firstQrelLine finds the line where a pair met again first appeared.
+func firstQrelLine(path string, e *store.RepeatError, upTo int) int {
+	found := 0
+	eachQrel(path, func(r *qrel) error {
+		if r.line >= upTo {
+			return errStop
+		}
+		if r.query == e.ExtID && r.doc == e.Doc {
+			found = r.line
+			return errStop
+		}
+		return nil
+	})
+	return found
 }
 
 // ExportQrels writes the labeler's current grades as TREC qrels, one line

@@ -15,16 +15,15 @@ type queryRecord struct {
 	q    store.Query
 }
 
-// ReadQueries reads JSONL ({"id","text"}) or TSV (id<TAB>text) queries.
-func ReadQueries(path string) ([]queryRecord, error) {
+// eachQuery streams JSONL ({"id","text"}) or TSV (id<TAB>text) queries.
+func eachQuery(path string, fn func(r *queryRecord) error) error {
 	f, err := openFile(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
 	isJSON := strings.HasSuffix(strings.ToLower(filepath.Ext(path)), "jsonl") || strings.ToLower(filepath.Ext(path)) == ".json"
-	var out []queryRecord
-	err = eachLine(path, f, func(n int, line []byte) error {
+	return eachLine(path, f, func(n int, line []byte) error {
 		var q store.Query
 		if isJSON || bytes.HasPrefix(bytes.TrimSpace(line), []byte("{")) {
 			obj, err := decodeObject(path, n, line)
@@ -51,39 +50,44 @@ func ReadQueries(path string) ([]queryRecord, error) {
 			}
 		}
 		q.Origin = store.OriginImported
-		out = append(out, queryRecord{line: n, q: q})
-		return nil
+		return fn(&queryRecord{line: n, q: q})
 	})
-	return out, err
 }
 
-// ImportQueries imports a query file in one transaction.
+// ImportQueries imports a query file in one transaction, streaming it.
 func ImportQueries(ctx context.Context, st *store.Store, path string, update bool) (*Summary, error) {
-	recs, err := ReadQueries(path)
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]queryRecord{}
 	sum := newSummary(path)
-	err = st.Tx(ctx, func(tx *store.Store) error {
-		for _, r := range recs {
-			if prev, ok := seen[r.q.ExtID]; ok {
-				if prev.q.Text != r.q.Text {
-					return lineErr(path, r.line, "query id %s appears again with a different text (first at line %d)", quote.Input(r.q.ExtID), prev.line)
-				}
-				continue
+	err := st.Load(ctx, func(l *store.Load) error {
+		return eachQuery(path, func(r *queryRecord) error {
+			if err := l.Tick(); err != nil {
+				return err
 			}
-			seen[r.q.ExtID] = r
-			o, err := tx.PutQuery(ctx, &r.q, update)
+			o, err := l.PutQuery(&r.q, r.line, update)
 			if err != nil {
-				return wrapAt(path, r.line, err)
+				return loadErr(path, r.line, err, firstQueryLine)
 			}
 			sum.count("queries", o)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return sum, nil
+}
+
+// firstQueryLine finds the line where a query met again first appeared.
+func firstQueryLine(path string, e *store.RepeatError, upTo int) int {
+	found := 0
+	eachQuery(path, func(r *queryRecord) error {
+		if r.line >= upTo {
+			return errStop
+		}
+		if r.q.ExtID == e.ExtID {
+			found = r.line
+			return errStop
+		}
+		return nil
+	})
+	return found
 }

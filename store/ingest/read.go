@@ -122,6 +122,9 @@ func openFile(path string) (*os.File, error) {
 
 // decodeObject parses one JSON object line, keeping numbers exact.
 func decodeObject(file string, n int, line []byte) (map[string]any, error) {
+	if obj, ok := decodeLine(line); ok {
+		return obj, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber()
 	var obj map[string]any

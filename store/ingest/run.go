@@ -107,7 +107,7 @@ func ImportRun(ctx context.Context, st *store.Store, path string, opt RunOptions
 	bySystem := map[string][]runLine{}
 	var order []string // systems in the order the file first names them
 	for _, r := range lines {
-		if _, _, ok := known.resolve(r.line, r.query, r.doc); !ok {
+		if _, _, ok, _ := known.resolve(r.line, r.query, r.doc); !ok {
 			continue
 		}
 		if _, ok := bySystem[r.system]; !ok {
