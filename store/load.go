@@ -157,14 +157,12 @@ func (s *Store) Load(ctx context.Context, fn func(l *Load) error) (err error) {
 	if err != nil {
 		return Blame(s.path, err)
 	}
-	ts := *s
-	ts.h, ts.inTx, ts.stmts = tx, true, map[string]*sql.Stmt{}
-	defer func() {
-		for _, st := range ts.stmts {
-			st.Close()
-		}
-	}()
-	l := &Load{tx: &ts, ctx: calm, caller: ctx, at: now()}
+	ts, done := s.bound(tx)
+	defer done()
+	// The load's statements name its attached scratch database, which only
+	// this connection has: prepare them here, not through the pool's cache.
+	ts.prep = nil
+	l := &Load{tx: ts, ctx: calm, caller: ctx, at: now()}
 	for _, m := range []struct {
 		table string
 		dst   *int64
@@ -175,7 +173,7 @@ func (s *Store) Load(ctx context.Context, fn func(l *Load) error) (err error) {
 		}
 	}
 	// The index triggers stand aside while bulk_load holds a row (see
-	// migration 0007); what the load added is indexed at its end, in one
+	// migration 0009); what the load added is indexed at its end, in one
 	// statement per index.
 	if _, err := tx.ExecContext(calm, `INSERT INTO bulk_load(active) VALUES (1)`); err != nil {
 		tx.Rollback()

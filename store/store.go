@@ -381,18 +381,25 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	if err != nil {
 		return Blame(s.path, err)
 	}
-	ts := *s
-	ts.h, ts.inTx, ts.stmts = tx, true, map[string]*sql.Stmt{}
-	defer func() {
-		for _, st := range ts.stmts {
-			st.Close()
-		}
-	}()
-	if err := fn(&ts); err != nil {
+	ts, done := s.bound(tx)
+	defer done()
+	if err := fn(ts); err != nil {
 		tx.Rollback()
 		return Blame(s.path, err)
 	}
 	return Blame(s.path, tx.Commit())
+}
+
+// bound is s bound to the transaction tx, with its own statement cache;
+// done closes the statements it prepared.
+func (s *Store) bound(tx *sql.Tx) (ts *Store, done func()) {
+	b := *s
+	b.h, b.inTx, b.stmts = tx, true, map[string]*sql.Stmt{}
+	return &b, func() {
+		for _, st := range b.stmts {
+			st.Close()
+		}
+	}
 }
 
 func (s *Store) migrate(ctx context.Context) error {

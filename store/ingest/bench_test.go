@@ -173,6 +173,30 @@ func BenchmarkImportDocsCLIFloor1M(b *testing.B)    { need1M(b); benchCLIFloor(b
 // transaction, commit.
 func benchImportPairs(b *testing.B, rows int) {
 	path := benchPairsFile(b, rows)
+	benchImport(b, rows, func(st *store.Store) error {
+		sum, err := ImportPairs(context.Background(), st, path, "human:imported", false)
+		if err == nil && (sum.Inserted["pairs"] != rows || sum.Inserted["judgments"] != rows) {
+			err = fmt.Errorf("summary %s", sum)
+		}
+		return err
+	})
+}
+
+// benchImportDocs times `import docs` of a docs JSONL file the same way.
+func benchImportDocs(b *testing.B, rows int) {
+	path := benchDocsFile(b, rows)
+	benchImport(b, rows, func(st *store.Store) error {
+		sum, err := ImportDocs(context.Background(), st, path, false)
+		if err == nil && sum.Inserted["documents"] != rows {
+			err = fmt.Errorf("summary %s", sum)
+		}
+		return err
+	})
+}
+
+// benchImport runs imp on a new workspace per iteration and reports rows
+// per second of wall and CPU time and the peak RSS of an import.
+func benchImport(b *testing.B, rows int, imp func(*store.Store) error) {
 	var cpu float64
 	var peak int64
 	for i := 0; b.Loop(); i++ {
@@ -181,15 +205,12 @@ func benchImportPairs(b *testing.B, rows int) {
 		b.StartTimer()
 		peakrss.Reset()
 		c0 := cpuSeconds()
-		sum, err := ImportPairs(context.Background(), st, path, "human:imported", false)
-		if err != nil {
-			b.Fatal(err)
-		}
+		err := imp(st)
 		cpu += cpuSeconds() - c0
 		b.StopTimer()
 		peak = max(peak, peakrss.Bytes())
-		if sum.Inserted["pairs"] != rows || sum.Inserted["judgments"] != rows {
-			b.Fatalf("summary %s", sum)
+		if err != nil {
+			b.Fatal(err)
 		}
 		st.Close()
 		b.StartTimer()
@@ -216,33 +237,6 @@ func cpuSeconds() float64 {
 }
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
-
-func benchImportDocs(b *testing.B, rows int) {
-	path := benchDocsFile(b, rows)
-	var cpu float64
-	var peak int64
-	for i := 0; b.Loop(); i++ {
-		b.StopTimer()
-		st := benchWorkspace(b, i)
-		b.StartTimer()
-		peakrss.Reset()
-		c0 := cpuSeconds()
-		sum, err := ImportDocs(context.Background(), st, path, false)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cpu += cpuSeconds() - c0
-		b.StopTimer()
-		peak = max(peak, peakrss.Bytes())
-		if sum.Inserted["documents"] != rows {
-			b.Fatalf("summary %s", sum)
-		}
-		st.Close()
-		b.StartTimer()
-	}
-	reportRates(b, rows, cpu)
-	b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
-}
 
 func benchWorkspace(b *testing.B, i int) *store.Store {
 	st, err := store.Create(context.Background(), filepath.Join(b.TempDir(), fmt.Sprintf("ws%d.db", i)), store.Scales["0-3"])

@@ -565,13 +565,21 @@ func importDocs(ctx context.Context, st *store.Store, path string, update bool, 
 
 // firstDocLine finds the line where a document met again first appeared.
 func firstDocLine(upTo int, e *store.RepeatError, each func(func(*docRecord) error) error) int {
+	return firstLine(each, upTo, func(r *docRecord) (int, bool) { return r.line, r.doc.ExtID == e.ExtID })
+}
+
+// firstLine reads records again from the start, up to line upTo, and
+// returns the line of the first one match accepts (0 if none): where a
+// record met again first appeared, found without remembering the file.
+func firstLine[R any](each func(func(*R) error) error, upTo int, match func(*R) (line int, ok bool)) int {
 	found := 0
-	each(func(r *docRecord) error {
-		if r.line >= upTo {
+	each(func(r *R) error {
+		line, ok := match(r)
+		if line >= upTo {
 			return errStop
 		}
-		if r.doc.ExtID == e.ExtID {
-			found = r.line
+		if ok {
+			found = line
 			return errStop
 		}
 		return nil

@@ -133,19 +133,10 @@ func ImportPairs(ctx context.Context, st *store.Store, path, gradesAs string, up
 // where it first appeared (before line upTo): the file is read again rather
 // than remembered, so that memory does not grow with the file.
 func firstPairLine(path string, e *store.RepeatError, upTo int) int {
-	found := 0
-	eachPair(path, func(r *pairRecord) error {
-		if r.line >= upTo {
-			return errStop
-		}
-		if (e.Kind == "query" && r.q.ExtID == e.ExtID) || (e.Kind == "document" && r.d.ExtID == e.ExtID) ||
-			(e.Kind == "pair" && r.q.ExtID == e.ExtID && r.d.ExtID == e.Doc) {
-			found = r.line
-			return errStop
-		}
-		return nil
+	return firstLine(func(fn func(*pairRecord) error) error { return eachPair(path, fn) }, upTo, func(r *pairRecord) (int, bool) {
+		return r.line, (e.Kind == "query" && r.q.ExtID == e.ExtID) || (e.Kind == "document" && r.d.ExtID == e.ExtID) ||
+			(e.Kind == "pair" && r.q.ExtID == e.ExtID && r.d.ExtID == e.Doc)
 	})
-	return found
 }
 
 // errStop ends a rescan early.

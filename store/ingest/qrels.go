@@ -108,18 +108,9 @@ func ImportQrels(ctx context.Context, st *store.Store, path string, opt QrelsOpt
 
 // firstQrelLine finds the line where a pair met again first appeared.
 func firstQrelLine(path string, e *store.RepeatError, upTo int) int {
-	found := 0
-	eachQrel(path, func(r *qrel) error {
-		if r.line >= upTo {
-			return errStop
-		}
-		if r.query == e.ExtID && r.doc == e.Doc {
-			found = r.line
-			return errStop
-		}
-		return nil
+	return firstLine(func(fn func(*qrel) error) error { return eachQrel(path, fn) }, upTo, func(r *qrel) (int, bool) {
+		return r.line, r.query == e.ExtID && r.doc == e.Doc
 	})
-	return found
 }
 
 // ExportQrels writes the labeler's current grades as TREC qrels, one line

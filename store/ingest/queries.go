@@ -78,16 +78,7 @@ func ImportQueries(ctx context.Context, st *store.Store, path string, update boo
 
 // firstQueryLine finds the line where a query met again first appeared.
 func firstQueryLine(path string, e *store.RepeatError, upTo int) int {
-	found := 0
-	eachQuery(path, func(r *queryRecord) error {
-		if r.line >= upTo {
-			return errStop
-		}
-		if r.q.ExtID == e.ExtID {
-			found = r.line
-			return errStop
-		}
-		return nil
+	return firstLine(func(fn func(*queryRecord) error) error { return eachQuery(path, fn) }, upTo, func(r *queryRecord) (int, bool) {
+		return r.line, r.q.ExtID == e.ExtID
 	})
-	return found
 }

@@ -1,4 +1,4 @@
--- qrelbench workspace schema, version 7: imports index their text once.
+-- qrelbench workspace schema, version 9: imports index their text once.
 --
 -- FTS5 writes what it has pending to disk whenever a statement opens a
 -- savepoint, so a load that inserts documents one statement at a time (with
