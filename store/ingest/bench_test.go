@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/qrelbench/qrelbench/internal/cputime"
 	"github.com/qrelbench/qrelbench/internal/peakrss"
 	"github.com/qrelbench/qrelbench/store"
 )
@@ -230,13 +231,7 @@ func reportRates(b *testing.B, rows int, cpu float64) {
 }
 
 // cpuSeconds is the CPU time this process has used.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return tv(ru.Utime) + tv(ru.Stime)
-}
-
-func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+func cpuSeconds() float64 { return cputime.Process().Seconds() }
 
 func benchWorkspace(b *testing.B, i int) *store.Store {
 	st, err := store.Create(context.Background(), filepath.Join(b.TempDir(), fmt.Sprintf("ws%d.db", i)), store.Scales["0-3"])
