@@ -88,6 +88,17 @@ func CohenKappa(a, b []int, min, max int, weight Weighting) (float64, bool) {
 	return kappaFromConfusion(conf, k, weight)
 }
 
+// KappaFromConfusion is Cohen's kappa (see CohenKappa) from a k x k table
+// of counts, row-major (rows: rater A, columns: rater B); false where it is
+// undefined. It lets a caller that pools tables (per query, resampled) skip
+// rebuilding the grade slices.
+func KappaFromConfusion(conf []int64, k int, weight Weighting) (float64, bool) {
+	if k <= 0 || len(conf) != k*k {
+		return 0, false
+	}
+	return kappaFromConfusion(conf, k, weight)
+}
+
 // kappaFromConfusion computes weighted kappa from a k x k table of counts
 // (rows: rater A, columns: rater B). With N the total,
 //

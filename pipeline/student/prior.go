@@ -1,0 +1,584 @@
+package student
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/qrelbench/qrelbench/benchmark"
+	"github.com/qrelbench/qrelbench/pipeline/features"
+	"github.com/qrelbench/qrelbench/pipeline/lexical"
+)
+
+// MethodLexicalPrior is the built-in lexical grader plus a learned, shrunk
+// correction: a student that has to earn every departure from `lexical`.
+//
+// In units of the lexical score l(x) in [0,1] (lexical.Score), the student
+// scores s(x) = l(x) + Σ_j w_j·z_j(x), z being the standardised inputs (the
+// feature vector, then the lexical score and the lexical grade), and grades
+//
+//	grade = MinGrade + #{k : K·s(x) >= k+1 + K·δ_k}
+//
+// for K grades: with w = 0 and δ = 0 that is exactly lexical.Bin, so a
+// student whose data earned no correction grades exactly like `lexical`.
+// Its grade distribution is the proportional-odds model
+//
+//	P(grade <= MinGrade+k) = sigmoid(a·(c_k + δ_k - s(x))),  c_k = (k+1)/K,
+//
+// the c_k being lexical's bin edges and a > 0 an inverse temperature (it
+// shapes the probabilities, never the grades). The grade above is the
+// median of that distribution.
+//
+// Training first fits a alone (w = 0, δ = 0: how sharply the teacher's
+// grades follow lexical's), then (w, δ) with a fixed, minimising the mean
+// negative log-likelihood plus λ/2·(|w|² + |δ|²) — a convex problem centred
+// on lexical. λ is chosen by cross-validation by query on the training data
+// (five inner folds of whole queries) from TrainOptions.Shrink, "infinite"
+// (lexical itself) always being a candidate: each candidate's held-out
+// grades are scored against the training grades by (κ + quadratic κ)/2,
+// and the strongest shrinkage within one bootstrap standard error (over
+// queries) of the best is taken. The data must then earn the departure: the
+// chosen correction has to beat lexical on the held-out queries in κ and in
+// quadratic κ, and in their sum on every inner fold; otherwise, and always
+// with fewer than minCVQueries training queries or a single grade, the
+// model is lexical.
+const MethodLexicalPrior = "lexical-prior"
+
+// DefaultShrink are the candidate shrinkage strengths of the lexical-prior
+// method (λ of the mean log-likelihood, in lexical-score units: a weight w
+// moves the score by w per standard deviation of its input).
+var DefaultShrink = []float64{1000, 300, 100, 30, 10, 3, 1}
+
+const (
+	// priorScale0 and priorScaleReg: a weak prior on log a keeps the
+	// temperature finite when the data cannot bound it (one grade only).
+	priorScale0   = 8.0
+	priorScaleReg = 0.01
+	// minCVQueries is the least number of training queries for which a
+	// correction is considered at all; with fewer the model stays lexical.
+	// Five inner folds then hold at least two queries each. On the shared
+	// data (pipeline/student's TestDistillExperiment), corrections learned
+	// from six or seven queries that passed every inner check still lost
+	// up to 0.09 κ to lexical on other queries.
+	minCVQueries = 10
+	// maxInnerFolds bounds the inner cross-validation's folds.
+	maxInnerFolds = 5
+	// priorGTol and priorFTol stop the correction's fits: far below what
+	// moves a grade (a weight of 1e-6 lexical-score units).
+	priorGTol = 1e-6
+	priorFTol = 1e-9
+	// seBootstrap is the number of resamples of the one-standard-error rule.
+	seBootstrap = 200
+)
+
+// ShrinkPoint is one candidate of the inner cross-validation: its held-out
+// agreement with the training grades.
+type ShrinkPoint struct {
+	// Shrink is λ; 0 stands for infinite shrinkage: lexical itself.
+	Shrink    float64 `json:"shrink"`
+	Kappa     float64 `json:"kappa"`
+	QuadKappa float64 `json:"quadratic_kappa"`
+	// SE is the bootstrap standard error of the score difference between
+	// the best candidate and this one.
+	SE float64 `json:"se"`
+}
+
+// QueryFolds assigns each distinct query to one of k folds: the queries are
+// sorted and dealt round-robin, so every fold holds whole queries and no
+// query is ever on both sides of a split. fold[i] is example i's fold and
+// nfolds = min(k, number of queries). Examples without a query id count as
+// one query.
+func QueryFolds(queries []string, k int) (fold []int, nfolds int) {
+	ids := slices.Clone(queries)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	nfolds = min(max(k, 1), len(ids))
+	pos := make(map[string]int, len(ids))
+	for i, id := range ids {
+		pos[id] = i % max(nfolds, 1)
+	}
+	fold = make([]int, len(queries))
+	for i, q := range queries {
+		fold[i] = pos[q]
+	}
+	return fold, nfolds
+}
+
+// priorDerived names the inputs the lexical-prior model derives from the
+// feature vector, after it.
+var priorDerived = []string{"lexical_score", "lexical_grade"}
+
+// priorInputs returns the raw inputs of the lexical-prior model for x: x
+// itself, its lexical score and its lexical grade (0-based), appended to
+// dst.
+func priorInputs(x []float64, minGrade, maxGrade int, dst []float64) []float64 {
+	l := lexical.Score(x)
+	g, _ := lexical.Bin(l, minGrade, maxGrade)
+	return append(append(dst, x...), l, float64(g-minGrade))
+}
+
+// priorProblem is the data of one fit: standardised inputs and the lexical
+// offset.
+type priorProblem struct {
+	Z    []float64 // n×p standardised inputs, row-major
+	p    int
+	lex  []float64 // lexical score of each example
+	y    []int     // 0-based grades
+	wt   []float64 // example weights, summing to 1
+	K    int
+	c    []float64 // lexical bin edges (k+1)/K
+	t    []float64 // scratch: thresholds
+	gt   []float64 // scratch: threshold gradient
+	gaps gapTerms
+}
+
+func newPriorProblem(K int) *priorProblem {
+	c := make([]float64, K-1)
+	for k := range c {
+		c[k] = float64(k+1) / float64(K)
+	}
+	return &priorProblem{K: K, c: c, t: make([]float64, K-1), gt: make([]float64, K-1)}
+}
+
+// scaleLoss is the first stage's objective in ψ = log a, with w = δ = 0.
+func (pp *priorProblem) scaleLoss(theta, g []float64) float64 {
+	a := math.Exp(theta[0])
+	for k := range pp.t {
+		pp.t[k] = a * pp.c[k]
+		pp.gt[k] = 0
+	}
+	pp.gaps.set(pp.t)
+	loss, dl := 0.0, 0.0
+	for i, yi := range pp.y {
+		if pp.wt[i] == 0 {
+			continue
+		}
+		nll, ds, dlo, dhi := ordinalTerm(yi, pp.K, a*pp.lex[i], pp.t, &pp.gaps)
+		loss += pp.wt[i] * nll
+		dl += pp.wt[i] * ds * pp.lex[i]
+		if yi > 0 {
+			pp.gt[yi-1] += pp.wt[i] * dlo
+		}
+		if yi < pp.K-1 {
+			pp.gt[yi] += pp.wt[i] * dhi
+		}
+	}
+	for k, c := range pp.c {
+		dl += pp.gt[k] * c
+	}
+	d := theta[0] - math.Log(priorScale0)
+	loss += 0.5 * priorScaleReg * d * d
+	g[0] = a*dl + priorScaleReg*d
+	return loss
+}
+
+// fitScale fits the inverse temperature a of the lexical grades alone.
+func (pp *priorProblem) fitScale(epochs int) float64 {
+	theta := []float64{math.Log(priorScale0)}
+	lbfgs(pp.scaleLoss, theta, epochs)
+	return math.Min(math.Max(math.Exp(theta[0]), 0.5), 500)
+}
+
+// correctionLoss is the second stage's objective in theta = (v, τ), the
+// correction in logit units (v = a·w, τ = a·δ), with a fixed.
+type correctionLoss struct {
+	pp        *priorProblem
+	a, lambda float64
+}
+
+func (o *correctionLoss) eval(theta, g []float64) float64 {
+	pp := o.pp
+	p, K := pp.p, pp.K
+	v, tau := theta[:p], theta[p:]
+	for k := range pp.t {
+		pp.t[k] = o.a*pp.c[k] + tau[k]
+		pp.gt[k] = 0
+	}
+	pp.gaps.set(pp.t)
+	clear(g)
+	gv := g[:p]
+	loss := 0.0
+	for i, yi := range pp.y {
+		c := pp.wt[i]
+		if c == 0 {
+			continue
+		}
+		z := pp.Z[i*p : i*p+p]
+		s := o.a * pp.lex[i]
+		for j, x := range z {
+			s += v[j] * x
+		}
+		nll, ds, dlo, dhi := ordinalTerm(yi, K, s, pp.t, &pp.gaps)
+		loss += c * nll
+		if yi > 0 {
+			pp.gt[yi-1] += c * dlo
+		}
+		if yi < K-1 {
+			pp.gt[yi] += c * dhi
+		}
+		ds *= c
+		for j, x := range z {
+			gv[j] += ds * x
+		}
+	}
+	// λ/2·(|w|² + |δ|²) with w = v/a, δ = τ/a
+	pen := o.lambda / (o.a * o.a)
+	for j, x := range v {
+		loss += 0.5 * pen * x * x
+		gv[j] += pen * x
+	}
+	for k, x := range tau {
+		loss += 0.5 * pen * x * x
+		g[p+k] = pp.gt[k] + pen*x
+	}
+	return loss
+}
+
+// priorData holds the raw inputs of a training set.
+type priorData struct {
+	R       []float64 // n×p raw inputs (priorInputs), row-major
+	p       int
+	lex     []float64
+	lexG    []int // lexical grade, 0-based
+	y       []int
+	cw      []float64 // class weights
+	queries []string
+}
+
+// standardise returns the mean and standard deviation of the columns of
+// the rows idx of R.
+func (d *priorData) standardise(idx []int) (mean, std []float64) {
+	p := d.p
+	mean, std = make([]float64, p), make([]float64, p)
+	for _, i := range idx {
+		for j, x := range d.R[i*p : i*p+p] {
+			mean[j] += x
+		}
+	}
+	n := float64(len(idx))
+	for j := range mean {
+		mean[j] /= n
+	}
+	for _, i := range idx {
+		for j, x := range d.R[i*p : i*p+p] {
+			dx := x - mean[j]
+			std[j] += dx * dx
+		}
+	}
+	for j := range std {
+		std[j] = math.Sqrt(std[j] / n)
+		if std[j] < 1e-12 {
+			std[j] = 1
+		}
+	}
+	return mean, std
+}
+
+// problem builds the fit of the rows idx, standardised by mean and std.
+func (d *priorData) problem(idx []int, K int, mean, std []float64) *priorProblem {
+	pp := newPriorProblem(K)
+	p := d.p
+	pp.p = p
+	pp.Z = make([]float64, len(idx)*p)
+	pp.lex = make([]float64, len(idx))
+	pp.y = make([]int, len(idx))
+	pp.wt = make([]float64, len(idx))
+	sum := 0.0
+	for r, i := range idx {
+		for j, x := range d.R[i*p : i*p+p] {
+			pp.Z[r*p+j] = (x - mean[j]) / std[j]
+		}
+		pp.lex[r], pp.y[r] = d.lex[i], d.y[i]
+		pp.wt[r] = d.cw[d.y[i]]
+		sum += pp.wt[r]
+	}
+	for r := range pp.wt {
+		pp.wt[r] /= sum
+	}
+	return pp
+}
+
+// priorGrade is the grade (0-based) of lexical-unit score s under the bin
+// edge shifts delta, for K grades.
+func priorGrade(s float64, delta []float64, K int) int {
+	g := 0
+	ks := float64(K) * s
+	for k, d := range delta {
+		if ks >= float64(k+1)+float64(K)*d {
+			g++
+		}
+	}
+	return g
+}
+
+// correction returns the lexical-unit weights w = v/a and shifts δ = τ/a of
+// a fitted theta, the shifts made non-decreasing in k + 1 + K·δ_k order (a
+// grade absent from the data leaves its edges free to cross).
+func correction(theta []float64, p, K int, a float64, c []float64) (w, delta []float64) {
+	w = make([]float64, p)
+	for j := range w {
+		w[j] = theta[j] / a
+	}
+	delta = make([]float64, K-1)
+	prev := math.Inf(-1)
+	for k := range delta {
+		edge := c[k] + theta[p+k]/a
+		edge = math.Max(edge, prev)
+		prev = edge
+		delta[k] = edge - c[k]
+	}
+	return w, delta
+}
+
+// chooseShrink runs the inner cross-validation by query and returns the
+// chosen λ (0: lexical) and every candidate's held-out agreement.
+func (d *priorData) chooseShrink(opt TrainOptions, K int) (float64, []ShrinkPoint) {
+	grid := slices.Clone(opt.Shrink)
+	if grid == nil {
+		grid = DefaultShrink
+	}
+	slices.SortFunc(grid, func(a, b float64) int { return -cmpFloat(a, b) }) // strongest first
+	if len(uniq(d.queries)) < minCVQueries || len(grid) == 0 {
+		return 0, nil
+	}
+	fold, nf := QueryFolds(d.queries, maxInnerFolds)
+	qpos := map[string]int{}
+	for _, q := range uniq(d.queries) {
+		qpos[q] = len(qpos)
+	}
+	Q := len(qpos)
+	G := len(grid) + 1 // candidate 0 is lexical
+	conf := make([][]int64, G*Q)
+	for i := range conf {
+		conf[i] = make([]int64, K*K)
+	}
+	p := d.p
+	for f := 0; f < nf; f++ {
+		var tr, te []int
+		for i, fi := range fold {
+			if fi == f {
+				te = append(te, i)
+			} else {
+				tr = append(tr, i)
+			}
+		}
+		for _, i := range te {
+			q := qpos[d.queries[i]]
+			conf[q][d.y[i]*K+d.lexG[i]]++
+		}
+		if len(tr) == 0 {
+			continue
+		}
+		mean, std := d.standardise(tr)
+		pp := d.problem(tr, K, mean, std)
+		a := pp.fitScale(opt.Epochs)
+		theta := make([]float64, p+K-1)
+		zt := make([]float64, p)
+		for gi, lam := range grid {
+			o := &correctionLoss{pp: pp, a: a, lambda: lam}
+			lbfgsTol(o.eval, theta, opt.Epochs, priorGTol, priorFTol) // warm start from the stronger shrinkage
+			w, delta := correction(theta, p, K, a, pp.c)
+			for _, i := range te {
+				s := d.lex[i]
+				for j, x := range d.R[i*p : i*p+p] {
+					zt[j] = (x - mean[j]) / std[j]
+				}
+				s += dot(w, zt)
+				q := qpos[d.queries[i]]
+				conf[(gi+1)*Q+q][d.y[i]*K+priorGrade(s, delta, K)]++
+			}
+		}
+	}
+	score := func(g int, wq []int32) (float64, float64) {
+		tot := make([]int64, K*K)
+		for q := 0; q < Q; q++ {
+			m := int64(1)
+			if wq != nil {
+				m = int64(wq[q])
+			}
+			if m == 0 {
+				continue
+			}
+			for c, n := range conf[g*Q+q] {
+				tot[c] += m * n
+			}
+		}
+		k, _ := benchmark.KappaFromConfusion(tot, K, benchmark.Unweighted)
+		qk, _ := benchmark.KappaFromConfusion(tot, K, benchmark.Quadratic)
+		return k, qk
+	}
+	pts := make([]ShrinkPoint, G)
+	J := make([]float64, G)
+	best := 0
+	for g := range pts {
+		k, qk := score(g, nil)
+		pts[g] = ShrinkPoint{Kappa: k, QuadKappa: qk}
+		if g > 0 {
+			pts[g].Shrink = grid[g-1]
+		}
+		J[g] = (k + qk) / 2
+		if J[g] > J[best]+1e-12 {
+			best = g
+		}
+	}
+	// one-standard-error rule: bootstrap the queries.
+	rng := rand.New(rand.NewPCG(uint64(opt.Seed), 0x5eed))
+	wq := make([]int32, Q)
+	diff := make([][]float64, G)
+	for range seBootstrap {
+		clear(wq)
+		for range Q {
+			wq[rng.IntN(Q)]++
+		}
+		kb, qb := score(best, wq)
+		jb := (kb + qb) / 2
+		for g := range G {
+			k, qk := score(g, wq)
+			diff[g] = append(diff[g], jb-(k+qk)/2)
+		}
+	}
+	chosen := best
+	for g := range G {
+		pts[g].SE = stddev(diff[g])
+	}
+	for g := 0; g < best; g++ { // stronger shrinkage first
+		if J[g] >= J[best]-pts[g].SE {
+			chosen = g
+			break
+		}
+	}
+	if chosen != 0 && !d.beatsLexical(pts, chosen, score, fold, nf, qpos) {
+		chosen = 0
+	}
+	return pts[chosen].Shrink, pts
+}
+
+// beatsLexical is the gate every departure from lexical must pass: the
+// chosen candidate agrees better with the training grades than lexical does
+// on the held-out queries in both κ and quadratic κ, and in their sum on
+// every inner fold (so not on the strength of one lucky fold).
+func (d *priorData) beatsLexical(pts []ShrinkPoint, g int, score func(int, []int32) (float64, float64), fold []int, nf int, qpos map[string]int) bool {
+	if pts[g].Kappa <= pts[0].Kappa || pts[g].QuadKappa <= pts[0].QuadKappa {
+		return false
+	}
+	inFold := make([]int32, len(qpos))
+	for f := 0; f < nf; f++ {
+		clear(inFold)
+		for i, q := range d.queries {
+			if fold[i] == f {
+				inFold[qpos[q]] = 1
+			}
+		}
+		k0, q0 := score(0, inFold)
+		k1, q1 := score(g, inFold)
+		if k1+q1 <= k0+q0 {
+			return false
+		}
+	}
+	return true
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func uniq(s []string) []string {
+	u := slices.Clone(s)
+	slices.Sort(u)
+	return slices.Compact(u)
+}
+
+func stddev(x []float64) float64 {
+	if len(x) < 2 {
+		return 0
+	}
+	m := 0.0
+	for _, v := range x {
+		m += v
+	}
+	m /= float64(len(x))
+	s := 0.0
+	for _, v := range x {
+		s += (v - m) * (v - m)
+	}
+	return math.Sqrt(s / float64(len(x)-1))
+}
+
+// trainPrior fits the lexical-prior method into m (whose scale, options and
+// feature names are set).
+func trainPrior(ex []Example, opt TrainOptions, m *Model, y []int, cw []float64) (int, error) {
+	d0 := len(ex[0].X)
+	if d0 < features.NumFeatures {
+		return 0, fmt.Errorf("student: method %s needs features.Extract or features.ExtractGroup vectors (%d features, want at least %d)",
+			MethodLexicalPrior, d0, features.NumFeatures)
+	}
+	K := opt.MaxGrade - opt.MinGrade + 1
+	n := len(ex)
+	d := &priorData{p: d0 + 2, lex: make([]float64, n), lexG: make([]int, n), y: y, cw: cw, queries: make([]string, n)}
+	d.R = make([]float64, 0, n*d.p)
+	for i, e := range ex {
+		d.R = priorInputs(e.X, opt.MinGrade, opt.MaxGrade, d.R)
+		d.lex[i] = d.R[len(d.R)-2]
+		d.lexG[i] = int(d.R[len(d.R)-1])
+		d.queries[i] = e.Query
+	}
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	mean, std := d.standardise(all)
+	pp := d.problem(all, K, mean, std)
+	a := pp.fitScale(opt.Epochs)
+	lam, pts := d.chooseShrink(opt, K)
+	theta := make([]float64, d.p+K-1)
+	iters := 0
+	if lam > 0 {
+		o := &correctionLoss{pp: pp, a: a, lambda: lam}
+		iters = lbfgsTol(o.eval, theta, opt.Epochs, priorGTol, priorFTol)
+	}
+	if !finite(theta, []float64{a}) {
+		return 0, errors.New("student: training diverged")
+	}
+	w, delta := correction(theta, d.p, K, a, pp.c)
+	m.Mean, m.Std, m.Weights = mean, std, w
+	m.LexScale, m.LexShift = a, delta
+	m.Thresholds = make([]float64, K-1)
+	for k := range m.Thresholds {
+		m.Thresholds[k] = a * (pp.c[k] + delta[k])
+	}
+	m.FeatureNames = append(m.FeatureNames, priorDerived...)
+	m.Summary.Shrink = lam
+	m.Summary.LexicalFallback = lam == 0
+	m.Summary.ShrinkCV = pts
+	return iters, nil
+}
+
+// priorScore is the lexical-prior model's score of the feature vector x in
+// lexical-score units: the lexical score plus the learned correction. It
+// allocates nothing. A vector shorter than features.NumFeatures has no
+// lexical score (0); missing inputs count as their training mean.
+func (m *Model) priorScore(x []float64) float64 {
+	l, g := 0.0, 0.0
+	if len(x) >= features.NumFeatures {
+		l = lexical.Score(x)
+		gi, _ := lexical.Bin(l, m.MinGrade, m.MaxGrade)
+		g = float64(gi - m.MinGrade)
+	}
+	d := len(m.Weights) - 2
+	s := 0.0
+	for j, w := range m.Weights[:d] {
+		if j < len(x) {
+			s += w * (x[j] - m.Mean[j]) / m.Std[j]
+		}
+	}
+	s += m.Weights[d]*(l-m.Mean[d])/m.Std[d] + m.Weights[d+1]*(g-m.Mean[d+1])/m.Std[d+1]
+	return l + s
+}
