@@ -229,6 +229,9 @@ type CostRow struct {
 	TokensInPair   float64  `json:"tokens_in_per_pair"`
 	TokensOutPair  float64  `json:"tokens_out_per_pair"`
 	USDPer1000     float64  `json:"usd_per_1000_pairs"`
+	// Estimate is an embedded student's training-time estimate of its
+	// agreement with the teacher on new queries (nil for other labelers).
+	Estimate *store.StudentEstimate `json:"estimate,omitempty"`
 }
 
 // Comparison is the paper's student-vs-teacher row.
@@ -287,7 +290,7 @@ func ComputeCosts(ctx context.Context, st *store.Store) (Costs, error) {
 		}
 		row := CostRow{Labeler: l.Name, Kind: l.Kind, Role: l.Role, Pairs: a.done, Seconds: a.secs,
 			TokensInPair: float64(a.tokIn) / float64(a.done), TokensOutPair: float64(a.tokOut) / float64(a.done),
-			USDPer1000: a.usd / float64(a.done) * 1000}
+			USDPer1000: a.usd / float64(a.done) * 1000, Estimate: l.Config.Estimate}
 		if a.secs > 0 {
 			row.PairsPerSecond = finite(float64(a.done) / a.secs)
 		}

@@ -135,20 +135,23 @@ func (g bm25Grader) GradeGroup(ctx context.Context, st *store.Store, group []sto
 	if err != nil {
 		return nil, err
 	}
-	lo, hi := g.scale.Min(), g.scale.Max()
-	levels := hi - lo // grades above the lowest
 	out := make([]store.Judgment, len(group))
 	for i, fp := range fps {
-		grade := lo
-		exp := float64(lo)
-		if fp.BM25Rank > 0 && fp.NCandidates > 0 {
-			frac := float64(fp.BM25Rank-1) / float64(fp.NCandidates) // 0 for the top document
-			grade = hi - min(int(frac*float64(levels+1)), levels)
-			exp = float64(lo) + float64(levels)*fp.BM25/fp.BM25Max
-		}
+		grade, exp := BM25Grade(fp, g.scale.Min(), g.scale.Max())
 		out[i] = store.Judgment{PairID: group[i].ID, Grade: grade, Status: store.StatusOK, Expected: exp, HasExpected: true}
 	}
 	return out, nil
+}
+
+// BM25Grade is the built-in `bm25` grader's grade of one pair on the scale
+// lo..hi and its expected grade (see bm25Grader).
+func BM25Grade(fp features.Pair, lo, hi int) (grade int, expected float64) {
+	levels := hi - lo // grades above the lowest
+	if fp.BM25Rank > 0 && fp.NCandidates > 0 {
+		frac := float64(fp.BM25Rank-1) / float64(fp.NCandidates) // 0 for the top document
+		return hi - min(int(frac*float64(levels+1)), levels), float64(lo) + float64(levels)*fp.BM25/fp.BM25Max
+	}
+	return lo, float64(lo)
 }
 
 // studentGrader runs an embedded student model trained by `distill train`.

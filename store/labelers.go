@@ -34,6 +34,9 @@ type LabelerConfig struct {
 	APIVersion   string          `json:"api_version,omitempty"`
 	Adjudicator  bool            `json:"adjudicator,omitempty"`
 	Student      json.RawMessage `json:"student,omitempty"` // embedded student model
+	// Estimate is the embedded student's expected agreement on new
+	// queries, measured when it was trained (see StudentEstimate).
+	Estimate *StudentEstimate `json:"estimate,omitempty"`
 }
 
 // Labeler is anyone or anything that grades pairs.

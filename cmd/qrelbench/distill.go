@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qrelbench/qrelbench/benchmark"
 	"github.com/qrelbench/qrelbench/internal/words"
 	"github.com/qrelbench/qrelbench/pipeline/distill"
 )
@@ -145,6 +146,13 @@ func distillTrain(ctx context.Context, e *env, args []string) error {
 		res.Run.ID, res.Labeler.Name, *teacher, words.Count(s.N, "pair"), words.Count(res.Queries, "query"), gradeCounts(s.PerGrade, res.Model.MinGrade), s.TrainKappa, s.Duration.Round(time.Millisecond))
 	if res.HumanSkipped > 0 {
 		fmt.Fprintf(e.stdout, "  left out %s humans graded (the human benchmark stays unseen)\n", words.Count(res.HumanSkipped, "pair"))
+	}
+	if res.Estimate != nil {
+		for _, line := range benchmark.EstimateLines(*res.Estimate, res.Labeler.Name) {
+			fmt.Fprintln(e.stdout, "  "+line)
+		}
+	} else {
+		fmt.Fprintf(e.stdout, "  no estimate of its agreement on new queries: it needs teacher grades on at least two queries (it has %d)\n", res.Queries)
 	}
 	if res.Retrained {
 		fmt.Fprintf(e.stdout, "  replaced %s's model: its old judgments remain until you relabel with `qrelbench label --labeler %s --all`\n", res.Labeler.Name, res.Labeler.Name)

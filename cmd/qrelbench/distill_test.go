@@ -74,14 +74,33 @@ func TestCLIDistillTrainAndLabel(t *testing.T) {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
 	// 5 queries × 6 pairs, 2 human-graded left out
-	for _, want := range []string{"student mini learned from teacher teacher: 28 pairs of 5 queries", "train kappa", "left out 2 pairs humans graded", "label --labeler mini"} {
+	for _, want := range []string{"student mini learned from teacher teacher: 28 pairs of 5 queries", "train kappa", "left out 2 pairs humans graded", "label --labeler mini",
+		"expected agreement with teacher teacher on new queries: κ", "lexical", "bm25", "(5 queries, 28 pairs, leave-one-query-out)",
+		"with humans (human:alice", "unreliable: from 5 queries", "mini grades exactly like lexical", "`qrelbench synth` + `qrelbench mine` + `qrelbench label --labeler teacher`"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("train output lacks %q:\n%s", want, out)
 		}
 	}
+	// the estimate is stored with the student and shown by labeler show
+	out, errOut, err = distillCLI(t, db, "labeler", "show", "mini")
+	var shown struct {
+		Config struct {
+			Estimate *store.StudentEstimate `json:"estimate"`
+		} `json:"config"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &shown) != nil || shown.Config.Estimate == nil || shown.Config.Estimate.Queries != 5 ||
+		!strings.Contains(errOut, "expected agreement with teacher teacher on new queries") {
+		t.Errorf("labeler show: %v\n%s\n%s", err, out, errOut)
+	}
 	out, _, err = distillCLI(t, db, "label", "--labeler", "mini")
 	if err != nil || !strings.Contains(out, "36 pairs graded, 0 failed") {
 		t.Fatalf("label: %v\n%s", err, out)
+	}
+	// eval --cost shows it beside throughput and cost
+	out, _, err = distillCLI(t, db, "eval", "--cost")
+	if err != nil || !strings.Contains(out, "mini at training: new-query κ") || !strings.Contains(out, "vs lexical") ||
+		!strings.Contains(out, "(5 queries), grades like lexical, unreliable") {
+		t.Errorf("eval --cost: %v\n%s", err, out)
 	}
 	out, errOut, err = distillCLI(t, db, "distill", "train", "--teacher", "teacher", "--labeler", "mini", "--include-human-graded")
 	if err != nil {

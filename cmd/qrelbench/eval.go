@@ -250,4 +250,11 @@ func printCosts(w io.Writer, c benchmark.Costs) {
 		}
 		fmt.Fprintf(w, "\nstudent %s vs teacher %s: %s, %s\n", cmp.Student, cmp.Teacher, tr, cr)
 	}
+	// What the embedded students were expected to be worth when trained:
+	// cheap is only useful if it is not worse than lexical.
+	for _, r := range c.Rows {
+		if r.Estimate != nil {
+			fmt.Fprintf(w, "\n%s at training: %s\n  %s\n", r.Labeler, benchmark.EstimateShort(*r.Estimate), benchmark.EstimateVerdict(*r.Estimate, r.Labeler))
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/qrelbench/qrelbench/benchmark"
 	"github.com/qrelbench/qrelbench/store"
 )
 
@@ -137,7 +138,17 @@ func labelerShow(ctx context.Context, e *env, args []string) error {
 	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(l)
+	if err := enc.Encode(l); err != nil {
+		return err
+	}
+	// An embedded student's training-time estimate, in words (on stderr,
+	// so that stdout stays one JSON object).
+	if est := l.Config.Estimate; est != nil {
+		for _, line := range benchmark.EstimateLines(*est, l.Name) {
+			fmt.Fprintln(e.stderr, line)
+		}
+	}
+	return nil
 }
 
 func labelerRemove(ctx context.Context, e *env, args []string) error {

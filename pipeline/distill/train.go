@@ -10,6 +10,7 @@ import (
 
 	"github.com/qrelbench/qrelbench/pipeline"
 	"github.com/qrelbench/qrelbench/pipeline/features"
+	"github.com/qrelbench/qrelbench/pipeline/lexical"
 	"github.com/qrelbench/qrelbench/pipeline/student"
 	"github.com/qrelbench/qrelbench/store"
 	"github.com/qrelbench/qrelbench/store/quote"
@@ -35,6 +36,9 @@ type TrainOptions struct {
 	IncludeHumanGraded bool
 	// Student overrides DefaultStudentOptions when non-nil.
 	Student *student.TrainOptions
+	// SkipEstimate skips the cross-validated estimate of the student's
+	// agreement on new queries (for callers that retrain many times).
+	SkipEstimate bool
 }
 
 // TrainResult reports a training.
@@ -46,6 +50,10 @@ type TrainResult struct {
 	Queries      int // queries they came from
 	HumanSkipped int // teacher-graded pairs left out for their human grade
 	Retrained    bool
+	// Estimate is the student's expected agreement on new queries (nil
+	// with SkipEstimate or fewer than two training queries); it is also
+	// stored in the labeler's config.
+	Estimate *store.StudentEstimate
 }
 
 // trainParams are recorded with the training run.
@@ -107,8 +115,14 @@ func Train(ctx context.Context, st *store.Store, opt TrainOptions) (TrainResult,
 			return res, err
 		}
 	}
+	humanRef, humanGrades, err := humanReference(ctx, st)
+	if err != nil {
+		return res, err
+	}
+	lo, hi := st.Scale().Min(), st.Scale().Max()
 
 	var ex []student.Example
+	var est []estPair
 	var trainQueries []string
 	for _, q := range qs {
 		if err := ctx.Err(); err != nil {
@@ -134,20 +148,28 @@ func Train(ctx context.Context, st *store.Store, opt TrainOptions) (TrainResult,
 		}
 		xs := features.ExtractGroup(fps, nil)
 		n := 0
+		var qest []estPair
 		for i, v := range views {
-			g, ok := tgrades[v.ID]
-			if !ok {
-				continue
-			}
-			if human[v.ID] {
+			g, isTeacher := tgrades[v.ID]
+			train := isTeacher && !human[v.ID]
+			if isTeacher && !train {
 				res.HumanSkipped++
-				continue
 			}
-			ex = append(ex, student.Example{X: xs[i], Grade: g})
-			n++
+			if train {
+				ex = append(ex, student.Example{X: xs[i], Grade: g, Query: q.ExtID})
+				n++
+			}
+			hg, hasHuman := humanGrades[v.ID]
+			if train || hasHuman {
+				p := estPair{pairID: v.ID, query: q.ExtID, x: xs[i], teacher: g, train: train, human: hg, hasHuman: hasHuman}
+				p.lex, p.lexExp = lexical.Grade(fps[i], lo, hi)
+				p.bm, p.bmExp = pipeline.BM25Grade(fps[i], lo, hi)
+				qest = append(qest, p)
+			}
 		}
 		if n > 0 {
 			trainQueries = append(trainQueries, q.ExtID)
+			est = append(est, qest...)
 		}
 	}
 	if len(ex) == 0 {
@@ -161,6 +183,15 @@ func Train(ctx context.Context, st *store.Store, opt TrainOptions) (TrainResult,
 	m, err := student.Train(ex, topt)
 	if err != nil {
 		return res, err
+	}
+	var estimated *store.StudentEstimate
+	if !opt.SkipEstimate {
+		if estimated, err = estimate(ctx, est, m.Options, teacher.Name, humanRef); err != nil {
+			return res, err
+		}
+		if estimated != nil {
+			estimated.LexicalFallback = m.Summary.LexicalFallback
+		}
 	}
 	model, err := json.Marshal(m)
 	if err != nil {
@@ -179,6 +210,7 @@ func Train(ctx context.Context, st *store.Store, opt TrainOptions) (TrainResult,
 	lab.Role = "student"
 	lab.PromptVersion = "student/" + m.FeatureVersion
 	lab.Config.Student = model
+	lab.Config.Estimate = estimated
 	lab.Description = describe(teacher.Name, m, trainQueries, opt.IncludeHumanGraded)
 	run := store.Run{Kind: store.RunTraining, Params: pj, Total: len(ex)}
 	err = st.Tx(ctx, func(tx *store.Store) error {
@@ -206,6 +238,7 @@ func Train(ctx context.Context, st *store.Store, opt TrainOptions) (TrainResult,
 	}
 	res.Run, res.Labeler, res.Model = run, lab, m
 	res.Pairs, res.Queries, res.Retrained = len(ex), len(trainQueries), exists
+	res.Estimate = estimated
 	return res, nil
 }
 

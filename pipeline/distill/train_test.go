@@ -38,7 +38,7 @@ func TestTrainStoresModelAndLabelUsesIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Summary.N != res.Pairs || m.MinGrade != 0 || m.MaxGrade != 3 || m.Options.L2 != 3 || m.Options.Balance != 0.5 || !m.Options.Calibrate || m.Options.Method != student.MethodOrdinal {
+	if m.Summary.N != res.Pairs || m.MinGrade != 0 || m.MaxGrade != 3 || m.Options.Method != student.MethodLexicalPrior {
 		t.Errorf("stored model: summary %+v options %+v", m.Summary, m.Options)
 	}
 	if res.Model.Summary.TrainKappa < 0.5 {

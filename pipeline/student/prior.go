@@ -181,32 +181,53 @@ func (pp *priorProblem) fitScale(epochs int) float64 {
 	return math.Min(math.Max(math.Exp(theta[0]), 0.5), 500)
 }
 
-// correctionLoss is the second stage's objective in theta = (v, τ), the
-// correction in logit units (v = a·w, τ = a·δ), with a fixed.
+// correctionLoss is the second stage's objective: theta is (ψ, v, θ) with
+// a = e^ψ the inverse temperature (started at the first stage's value and
+// refitted with the correction), v = a·w the weights in logit units and θ
+// the thresholds in the cumulative-softplus parametrisation t_0 = θ_0,
+// t_k = t_{k-1} + softplus(θ_k), which keeps them ordered even for grades
+// the teacher never gave. The penalty λ/2·(|v|² + |t - a·c|²)/a0² is zero
+// exactly at lexical's grading (v = 0, t = a·c) whatever a.
 type correctionLoss struct {
-	pp        *priorProblem
-	a, lambda float64
+	pp     *priorProblem
+	lambda float64
+}
+
+// start writes the lexical point at temperature a into theta.
+func (o *correctionLoss) start(theta []float64, a float64) {
+	p := o.pp.p
+	theta[0] = math.Log(a)
+	clear(theta[1 : 1+p])
+	prev := 0.0
+	for k, c := range o.pp.c {
+		t := a * c
+		if k == 0 {
+			theta[1+p] = t
+		} else {
+			theta[1+p+k] = invSoftplus(t - prev)
+		}
+		prev = t
+	}
 }
 
 func (o *correctionLoss) eval(theta, g []float64) float64 {
 	pp := o.pp
 	p, K := pp.p, pp.K
-	v, tau := theta[:p], theta[p:]
-	for k := range pp.t {
-		pp.t[k] = o.a*pp.c[k] + tau[k]
-		pp.gt[k] = 0
-	}
+	a := math.Exp(theta[0])
+	v := theta[1 : 1+p]
+	thresholds(theta[1+p:], pp.t)
+	clear(pp.gt)
 	pp.gaps.set(pp.t)
 	clear(g)
-	gv := g[:p]
-	loss := 0.0
+	gv := g[1 : 1+p]
+	loss, ga := 0.0, 0.0
 	for i, yi := range pp.y {
 		c := pp.wt[i]
 		if c == 0 {
 			continue
 		}
 		z := pp.Z[i*p : i*p+p]
-		s := o.a * pp.lex[i]
+		s := a * pp.lex[i]
 		for j, x := range z {
 			s += v[j] * x
 		}
@@ -219,19 +240,34 @@ func (o *correctionLoss) eval(theta, g []float64) float64 {
 			pp.gt[yi] += c * dhi
 		}
 		ds *= c
+		ga += ds * pp.lex[i]
 		for j, x := range z {
 			gv[j] += ds * x
 		}
 	}
-	// λ/2·(|w|² + |δ|²) with w = v/a, δ = τ/a
-	pen := o.lambda / (o.a * o.a)
+	pen := o.lambda / (priorScale0 * priorScale0)
 	for j, x := range v {
 		loss += 0.5 * pen * x * x
 		gv[j] += pen * x
 	}
-	for k, x := range tau {
+	for k, t := range pp.t {
+		x := t - a*pp.c[k]
 		loss += 0.5 * pen * x * x
-		g[p+k] = pp.gt[k] + pen*x
+		pp.gt[k] += pen * x
+		ga -= pen * x * pp.c[k]
+	}
+	dpsi := theta[0] - math.Log(priorScale0)
+	loss += 0.5 * priorScaleReg * dpsi * dpsi
+	g[0] = a*ga + priorScaleReg*dpsi
+	// chain rule through the cumulative softplus
+	tail := 0.0
+	for k := K - 2; k >= 0; k-- {
+		tail += pp.gt[k]
+		if k == 0 {
+			g[1+p] = tail
+		} else {
+			g[1+p+k] = tail * sigmoid(theta[1+p+k])
+		}
 	}
 	return loss
 }
@@ -313,23 +349,20 @@ func priorGrade(s float64, delta []float64, K int) int {
 	return g
 }
 
-// correction returns the lexical-unit weights w = v/a and shifts δ = τ/a of
-// a fitted theta, the shifts made non-decreasing in k + 1 + K·δ_k order (a
-// grade absent from the data leaves its edges free to cross).
-func correction(theta []float64, p, K int, a float64, c []float64) (w, delta []float64) {
+// correction returns the inverse temperature, the lexical-unit weights
+// w = v/a and the edge shifts δ = t/a - c of a fitted theta.
+func correction(theta []float64, p, K int, c []float64) (a float64, w, delta []float64) {
+	a = math.Exp(theta[0])
 	w = make([]float64, p)
 	for j := range w {
-		w[j] = theta[j] / a
+		w[j] = theta[1+j] / a
 	}
+	t := thresholds(theta[1+p:], nil)
 	delta = make([]float64, K-1)
-	prev := math.Inf(-1)
 	for k := range delta {
-		edge := c[k] + theta[p+k]/a
-		edge = math.Max(edge, prev)
-		prev = edge
-		delta[k] = edge - c[k]
+		delta[k] = t[k]/a - c[k]
 	}
-	return w, delta
+	return a, w, delta
 }
 
 // chooseShrink runs the inner cross-validation by query and returns the
@@ -374,12 +407,13 @@ func (d *priorData) chooseShrink(opt TrainOptions, K int) (float64, []ShrinkPoin
 		mean, std := d.standardise(tr)
 		pp := d.problem(tr, K, mean, std)
 		a := pp.fitScale(opt.Epochs)
-		theta := make([]float64, p+K-1)
+		theta := make([]float64, 1+p+K-1)
+		(&correctionLoss{pp: pp}).start(theta, a)
 		zt := make([]float64, p)
 		for gi, lam := range grid {
-			o := &correctionLoss{pp: pp, a: a, lambda: lam}
+			o := &correctionLoss{pp: pp, lambda: lam}
 			lbfgsTol(o.eval, theta, opt.Epochs, priorGTol, priorFTol) // warm start from the stronger shrinkage
-			w, delta := correction(theta, p, K, a, pp.c)
+			_, w, delta := correction(theta, p, K, pp.c)
 			for _, i := range te {
 				s := d.lex[i]
 				for j, x := range d.R[i*p : i*p+p] {
@@ -538,16 +572,18 @@ func trainPrior(ex []Example, opt TrainOptions, m *Model, y []int, cw []float64)
 	pp := d.problem(all, K, mean, std)
 	a := pp.fitScale(opt.Epochs)
 	lam, pts := d.chooseShrink(opt, K)
-	theta := make([]float64, d.p+K-1)
+	w, delta := make([]float64, d.p), make([]float64, K-1) // lexical itself
 	iters := 0
 	if lam > 0 {
-		o := &correctionLoss{pp: pp, a: a, lambda: lam}
+		o := &correctionLoss{pp: pp, lambda: lam}
+		theta := make([]float64, 1+d.p+K-1)
+		o.start(theta, a)
 		iters = lbfgsTol(o.eval, theta, opt.Epochs, priorGTol, priorFTol)
+		if !finite(theta) {
+			return 0, errors.New("student: training diverged")
+		}
+		a, w, delta = correction(theta, d.p, K, pp.c)
 	}
-	if !finite(theta, []float64{a}) {
-		return 0, errors.New("student: training diverged")
-	}
-	w, delta := correction(theta, d.p, K, a, pp.c)
 	m.Mean, m.Std, m.Weights = mean, std, w
 	m.LexScale, m.LexShift = a, delta
 	m.Thresholds = make([]float64, K-1)

@@ -290,11 +290,12 @@ func TestLexicalPriorGradients(t *testing.T) {
 	}
 	check("scale", pp.scaleLoss, []float64{math.Log(5)})
 	r := rand.New(rand.NewPCG(1, 2))
-	theta := make([]float64, d.p+3)
+	theta := make([]float64, 1+d.p+3)
+	o := &correctionLoss{pp: pp, lambda: 3}
+	o.start(theta, 6)
 	for j := range theta {
-		theta[j] = 0.05 * r.NormFloat64()
+		theta[j] += 0.05 * r.NormFloat64()
 	}
-	o := &correctionLoss{pp: pp, a: 6, lambda: 3}
 	check("correction", o.eval, theta)
 }
 
