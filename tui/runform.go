@@ -215,7 +215,9 @@ func (r *runsState) formView(m *Model, w int) []string {
 			if len(labs) == 0 {
 				out = append(out, line(ff, job.labelerField(), "none yet — see below", true))
 			} else {
-				out = append(out, line(ff, job.labelerField(), "‹ "+labs[min(f.labeler, len(labs)-1)]+" ›", false))
+				sel := labs[min(f.labeler, len(labs)-1)]
+				out = append(out, line(ff, job.labelerField(), "‹ "+sel+" ›", false))
+				out = append(out, estimateNote(m, sel)...)
 			}
 		case fieldLimit:
 			lim := f.limit

@@ -415,6 +415,7 @@ func (s *statsState) view(m *Model, w, h int) []string {
 		out = append(out, line)
 	}
 	out = append(out, "")
+	out = append(out, estimateSection(m, w)...)
 	// Annotators.
 	out = append(out, " "+st.header.Render("Annotators")+st.muted.Render("  progress and speed (time on task)"))
 	out = append(out, st.header.Render(" "+pad("annotator", 20)+padLeft("graded", 8)+padLeft("unsure", 8)+padLeft("done", 7)+padLeft("s/pair", 9)+padLeft("pairs/h", 10)))
