@@ -39,6 +39,13 @@ type LabelOptions struct {
 	// died are taken over (0: store.DefaultClaimTTL).
 	ClaimTTL time.Duration
 	Progress ProgressFunc
+	// Select chooses which Limit pairs the run grades (select.go):
+	// selection.StudentUncertain, Diverse or Random, guided by the embedded
+	// student SelectStudent (default: the one taught by this labeler),
+	// seeded by SelectSeed. "" grades pairs in workspace order.
+	Select        string
+	SelectStudent string
+	SelectSeed    int64
 }
 
 // Defaults of LabelOptions.
@@ -81,6 +88,11 @@ type labelParams struct {
 	Limit       int      `json:"limit,omitempty"`
 	Queries     []string `json:"queries,omitempty"`
 	Concurrency int      `json:"concurrency,omitempty"`
+	// the selection (select.go) and the pairs it chose
+	Select        string  `json:"select,omitempty"`
+	SelectStudent string  `json:"select_student,omitempty"`
+	SelectSeed    int64   `json:"select_seed,omitempty"`
+	Pairs         []int64 `json:"pairs,omitempty"`
 }
 
 // resumeCommand is the command line that continues a run with these
@@ -98,6 +110,9 @@ func (p labelParams) resumeCommand(labeler string) string {
 	}
 	if p.Concurrency > 0 {
 		c += fmt.Sprintf(" --concurrency %d", p.Concurrency)
+	}
+	if p.Select != "" {
+		c += selectFlags(p)
 	}
 	return c
 }
@@ -159,6 +174,12 @@ func Label(ctx context.Context, st *store.Store, opt LabelOptions) (store.Run, e
 		return store.Run{}, fmt.Errorf("labeler %q has no endpoint and no embedded model", lab.Name)
 	}
 	params := labelParams{All: opt.All, Limit: opt.Limit, Queries: opt.Queries, Concurrency: opt.Concurrency}
+	if opt.Select != "" {
+		params.Select, params.SelectStudent, params.SelectSeed = opt.Select, opt.SelectStudent, opt.SelectSeed
+		if params.Pairs, err = selectForRun(ctx, st, lab, opt); err != nil {
+			return store.Run{}, err
+		}
+	}
 	// Model runs claim what they send under an owner token; in-process
 	// graders cost nothing and claim nothing.
 	owner, ttl := "", opt.claimTTL()
@@ -181,7 +202,7 @@ func Label(ctx context.Context, st *store.Store, opt LabelOptions) (store.Run, e
 			return run, err
 		}
 	}
-	filter := store.PairFilter{QueryExtIDs: opt.Queries, UngradedBy: lab.ID, Regrade: opt.All, FinishedIn: peers}
+	filter := store.PairFilter{QueryExtIDs: opt.Queries, UngradedBy: lab.ID, Regrade: opt.All, FinishedIn: peers, PairIDs: params.Pairs}
 	if resuming {
 		filter.FinishedIn = append([]int64{run.ID}, peers...)
 	}

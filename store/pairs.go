@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -99,7 +100,10 @@ type PairFilter struct {
 	// this one holds.
 	Unclaimed      bool
 	ClaimedByOther string
-	Limit          int
+	// PairIDs, when not nil, restricts the filter to these pairs (an empty
+	// list selects none): the pairs a selection chose for a run.
+	PairIDs []int64
+	Limit   int
 }
 
 // where builds the WHERE clause of a pair filter (over pairs p and queries
@@ -120,6 +124,15 @@ func (f PairFilter) where(now time.Time) (string, []any) {
 	if f.AfterPairID != 0 {
 		q += ` AND p.id > ?`
 		args = append(args, f.AfterPairID)
+	}
+	if f.PairIDs != nil {
+		// one parameter however many pairs: a JSON array of ids
+		ids, _ := json.Marshal(f.PairIDs)
+		if len(f.PairIDs) == 0 {
+			ids = []byte("[]")
+		}
+		q += ` AND p.id IN (SELECT value FROM json_each(?))`
+		args = append(args, string(ids))
 	}
 	if f.UngradedBy == 0 {
 		return q, args

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/qrelbench/qrelbench/internal/words"
 	"github.com/qrelbench/qrelbench/pipeline"
+	"github.com/qrelbench/qrelbench/pipeline/selection"
 )
 
 func init() {
@@ -61,7 +63,7 @@ func runMine(ctx context.Context, e *env, args []string) error {
 }
 
 func runLabel(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "label", "label --labeler NAME [--all] [--limit N] [--query ID…] [--concurrency N] [--drain DURATION] [--batch]")
+	fs := newFlags(e, "label", "label --labeler NAME [--all] [--limit N [--select student-uncertain|diverse|random [--select-student NAME] [--seed N]]] [--query ID…] [--concurrency N] [--drain DURATION] [--batch]")
 	labeler := fs.String("labeler", "", "who grades (`NAME` from qrelbench labeler list)")
 	all := fs.Bool("all", false, "regrade pairs already graded by this labeler")
 	retry := fs.Bool("retry-failed", false, "deprecated: every run now retries pairs whose last attempt failed")
@@ -71,6 +73,10 @@ func runLabel(ctx context.Context, e *env, args []string) error {
 	conc := fs.Int("concurrency", 0, "requests in flight (default: the labeler's setting)")
 	drain := fs.Duration("drain", pipeline.DefaultDrainTimeout, "on Ctrl-C, how long to wait for the answers already asked for (0: do not wait)")
 	batch := fs.Bool("batch", false, "use the OpenAI Batch API (half price, asynchronous; rerun to poll and ingest)")
+	sel := fs.String("select", "", "which --limit pairs to grade: "+strings.Join(selection.Strategies(), ", ")+
+		" (the embedded student's most uncertain pairs; spread over queries and the student's grades; a random sample)")
+	selStudent := fs.String("select-student", "", "the embedded student guiding --select (default: the one trained on this labeler's grades, else lexical's probabilities)")
+	seed := fs.Int64("seed", 1, "seed of --select")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -91,6 +97,12 @@ func runLabel(ctx context.Context, e *env, args []string) error {
 		dt = -1 // LabelOptions: negative means do not wait
 	}
 	opt := pipeline.LabelOptions{Labeler: *labeler, All: *all, Limit: *limit, Queries: queries, Concurrency: *conc, DrainTimeout: dt, Progress: pp.update}
+	if *sel != "" {
+		if *batch {
+			return fmt.Errorf("--select chooses pairs for a synchronous run; it does not combine with --batch")
+		}
+		opt.Select, opt.SelectStudent, opt.SelectSeed = *sel, *selStudent, *seed
+	}
 	if *batch {
 		return runBatchLabel(ctx, e, st, opt)
 	}

@@ -350,3 +350,21 @@ func TestLexicalPriorRoundTripAndValidation(t *testing.T) {
 		t.Error("lexical prior on 5 features accepted")
 	}
 }
+
+// BenchmarkTrainLexicalPrior trains the default student on 1,000 pairs of
+// 40 queries (so the inner cross-validation runs: 5 folds × the shrinkage
+// path, then the final fit), cycling through 4 data sets.
+func BenchmarkTrainLexicalPrior(b *testing.B) {
+	var sets [][]Example
+	for s := range 4 {
+		sets = append(sets, synthExamples(synthQueries(40, 25, uint64(100+s)), coverageTeacher))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Train(sets[i%len(sets)], Tuned(0, 3)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/1000pairs")
+}
