@@ -114,8 +114,8 @@ func BenchmarkLabelLexical(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// BenchmarkLabelStudent: an embedded student (trained here on the lexical
-// grades) labeling 20,000 pairs in-process, end to end: candidate features
+// BenchmarkLabelStudent: the default embedded student (trained here on the
+// lexical grades) labeling 20,000 pairs in-process, end to end: candidate features
 // per query, prediction, and the judgments committed to the workspace.
 func BenchmarkLabelStudent(b *testing.B) {
 	st := benchWorkspace(b, 200, 100)
@@ -141,10 +141,10 @@ func BenchmarkLabelStudent(b *testing.B) {
 			b.Fatal(err)
 		}
 		for i, x := range features.ExtractGroup(fps, nil) {
-			ex = append(ex, student.Example{X: x, Grade: byPair[views[i].ID]})
+			ex = append(ex, student.Example{X: x, Grade: byPair[views[i].ID], Query: q.ExtID})
 		}
 	}
-	m, err := student.Train(ex, student.TrainOptions{MinGrade: 0, MaxGrade: 3})
+	m, err := student.Train(ex, student.Tuned(0, 3)) // the default student, as distill train fits it
 	if err != nil {
 		b.Fatal(err)
 	}

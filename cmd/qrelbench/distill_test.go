@@ -96,6 +96,14 @@ func TestCLIDistillTrainAndLabel(t *testing.T) {
 	if err != nil || !strings.Contains(out, "36 pairs graded, 0 failed") {
 		t.Fatalf("label: %v\n%s", err, out)
 	}
+	// the student guides which pairs a labeler grades
+	out, _, err = distillCLI(t, db, "label", "--labeler", "lexical", "--limit", "4", "--select", "student-uncertain", "--select-student", "mini")
+	if err != nil || !strings.Contains(out, "4 pairs graded") {
+		t.Errorf("label --select: %v\n%s", err, out)
+	}
+	if _, _, err := distillCLI(t, db, "label", "--labeler", "lexical", "--select", "diverse"); err == nil || !strings.Contains(err.Error(), "needs --limit") {
+		t.Errorf("--select without --limit: %v", err)
+	}
 	// eval --cost shows it beside throughput and cost
 	out, _, err = distillCLI(t, db, "eval", "--cost")
 	if err != nil || !strings.Contains(out, "mini at training: new-query κ") || !strings.Contains(out, "vs lexical") ||

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/qrelbench/qrelbench/benchmark"
 	"github.com/qrelbench/qrelbench/pipeline/features"
@@ -49,7 +51,7 @@ const MethodLexicalPrior = "lexical-prior"
 // DefaultShrink are the candidate shrinkage strengths of the lexical-prior
 // method (λ of the mean log-likelihood, in lexical-score units: a weight w
 // moves the score by w per standard deviation of its input).
-var DefaultShrink = []float64{100, 30, 10, 3}
+var DefaultShrink = []float64{1000, 300, 100, 30, 10, 3}
 
 const (
 	// priorScale0 and priorScaleReg: a weak prior on log a keeps the
@@ -68,8 +70,8 @@ const (
 	// priorGTol and priorFTol stop the correction's fits: the largest
 	// gradient component of the penalised mean log-likelihood, and the
 	// relative improvement of an iteration.
-	priorGTol = 1e-4
-	priorFTol = 1e-7
+	priorGTol = 1e-5
+	priorFTol = 1e-8
 	// departZ: a correction must beat lexical in the inner
 	// cross-validation by three standard errors. On the shared data
 	// (TestDistillExperiment), corrections that passed by 1.5 to 2.7
@@ -373,6 +375,21 @@ func correction(theta []float64, p, K int, c []float64) (a float64, w, delta []f
 	return a, w, delta
 }
 
+// fitPath fits the correction of pp at every shrinkage of grid (strongest
+// first), each fit warm-started from the previous one, the first from
+// lexical at temperature a.
+func fitPath(pp *priorProblem, a float64, grid []float64, epochs int) (path [][]float64, iters int) {
+	path = make([][]float64, len(grid))
+	theta := make([]float64, 1+pp.p+pp.K-1)
+	(&correctionLoss{pp: pp}).start(theta, a)
+	for g, l := range grid {
+		o := &correctionLoss{pp: pp, lambda: l}
+		iters += lbfgsTol(o.eval, theta, epochs, priorGTol, priorFTol)
+		path[g] = slices.Clone(theta)
+	}
+	return path, iters
+}
+
 // shrinkGrid is the candidate shrinkages of opt, strongest first.
 func shrinkGrid(opt TrainOptions) []float64 {
 	grid := slices.Clone(opt.Shrink)
@@ -385,9 +402,8 @@ func shrinkGrid(opt TrainOptions) []float64 {
 
 // chooseShrink runs the inner cross-validation by query and returns the
 // index of the chosen candidate in grid (-1: lexical) and every candidate's
-// held-out agreement. The inputs are standardised once, by mean and std of
-// all the training data (no grades involved).
-func (d *priorData) chooseShrink(opt TrainOptions, K int, grid []float64, mean, std []float64) (int, []ShrinkPoint) {
+// held-out agreement.
+func (d *priorData) chooseShrink(opt TrainOptions, K int, grid []float64) (int, []ShrinkPoint) {
 	if len(uniq(d.queries)) < minCVQueries || len(grid) == 0 {
 		return -1, nil
 	}
@@ -403,8 +419,10 @@ func (d *priorData) chooseShrink(opt TrainOptions, K int, grid []float64, mean, 
 		conf[i] = make([]int64, K*K)
 	}
 	p := d.p
-	theta := make([]float64, 1+p+K-1)
-	zt := make([]float64, p)
+	// The folds are independent (and hold different queries, so they fill
+	// different cells of conf): fit them at once.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for f := 0; f < nf; f++ {
 		var tr, te []int
 		for i, fi := range fold {
@@ -421,26 +439,34 @@ func (d *priorData) chooseShrink(opt TrainOptions, K int, grid []float64, mean, 
 		if len(tr) == 0 {
 			continue
 		}
-		pp := d.problem(tr, K, mean, std)
-		(&correctionLoss{pp: pp}).start(theta, pp.fitScale(opt.Epochs))
-		for gi, lam := range grid {
-			// the fold's own path from lexical, each fit warm-started from
-			// the stronger shrinkage's (never from a fit that saw the
-			// held-out queries)
-			o := &correctionLoss{pp: pp, lambda: lam}
-			lbfgsTol(o.eval, theta, opt.Epochs, priorGTol, priorFTol)
-			_, w, delta := correction(theta, p, K, pp.c)
-			for _, i := range te {
-				s := d.lex[i]
-				for j, x := range d.R[i*p : i*p+p] {
-					zt[j] = (x - mean[j]) / std[j]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			// the fold's own path from lexical (never warm-started from a
+			// fit that saw the held-out queries)
+			// standardised by the fold's own training rows: nothing of the
+			// held-out queries enters its fit
+			mean, std := d.standardise(tr)
+			pp := d.problem(tr, K, mean, std)
+			zt := make([]float64, p)
+			path, _ := fitPath(pp, pp.fitScale(opt.Epochs), grid, opt.Epochs)
+			for gi, theta := range path {
+				_, w, delta := correction(theta, p, K, pp.c)
+				for _, i := range te {
+					s := d.lex[i]
+					for j, x := range d.R[i*p : i*p+p] {
+						zt[j] = (x - mean[j]) / std[j]
+					}
+					s += dot(w, zt)
+					q := qpos[d.queries[i]]
+					conf[(gi+1)*Q+q][d.y[i]*K+priorGrade(s, delta, K)]++
 				}
-				s += dot(w, zt)
-				q := qpos[d.queries[i]]
-				conf[(gi+1)*Q+q][d.y[i]*K+priorGrade(s, delta, K)]++
 			}
-		}
+		}()
 	}
+	wg.Wait()
 	score := func(g int, wq []int32) (float64, float64) {
 		tot := make([]int64, K*K)
 		for q := 0; q < Q; q++ {
@@ -576,20 +602,21 @@ func trainPrior(ex []Example, opt TrainOptions, m *Model, y []int, cw []float64)
 	lam, iters := 0.0, 0
 	var pts []ShrinkPoint
 	if grid := shrinkGrid(opt); len(uniq(d.queries)) >= minCVQueries && len(grid) > 0 {
-		// the shrinkage path on all the training data, from lexical
-		path := make([][]float64, len(grid))
-		theta := make([]float64, 1+d.p+K-1)
-		(&correctionLoss{pp: pp}).start(theta, a)
-		for g, l := range grid {
-			o := &correctionLoss{pp: pp, lambda: l}
-			iters += lbfgsTol(o.eval, theta, opt.Epochs, priorGTol, priorFTol)
+		// the shrinkage path on all the training data, beside the folds
+		var path [][]float64
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			path, iters = fitPath(pp, a, grid, opt.Epochs)
+		}()
+		var chosen int
+		chosen, pts = d.chooseShrink(opt, K, grid)
+		<-done
+		for _, theta := range path {
 			if !finite(theta) {
 				return 0, errors.New("student: training diverged")
 			}
-			path[g] = slices.Clone(theta)
 		}
-		var chosen int
-		chosen, pts = d.chooseShrink(opt, K, grid, mean, std)
 		if chosen >= 0 {
 			lam = grid[chosen]
 			a, w, delta = correction(path[chosen], d.p, K, pp.c)

@@ -366,5 +366,22 @@ func BenchmarkTrainLexicalPrior(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/1000pairs")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/1000pairs")
+}
+
+// BenchmarkTrainLexicalPriorFewQueries: 1,000 pairs of 9 queries, too few
+// for a correction, so training is the temperature fit alone.
+func BenchmarkTrainLexicalPriorFewQueries(b *testing.B) {
+	var sets [][]Example
+	for s := range 4 {
+		sets = append(sets, synthExamples(synthQueries(9, 111, uint64(200+s)), coverageTeacher))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Train(sets[i%len(sets)], Tuned(0, 3)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N)*1000/999, "ms/1000pairs")
 }
