@@ -82,8 +82,23 @@ func selectForRun(ctx context.Context, st *store.Store, lab store.Labeler, opt L
 	return ids, err
 }
 
-// selectionModel is the student whose uncertainty guides the selection.
-func selectionModel(ctx context.Context, st *store.Store, teacher store.Labeler, name string) (*student.Model, error) {
+// SelectionGuide names the embedded student whose probabilities guide
+// `label --labeler LABELER --select` (student as given, or the newest one
+// taught by the labeler); "" means none: lexical's probabilities do.
+func SelectionGuide(ctx context.Context, st *store.Store, labeler, student string) (string, error) {
+	lab, err := st.Labeler(ctx, labeler)
+	if err != nil {
+		return "", err
+	}
+	pick, err := guideLabeler(ctx, st, lab, student)
+	if err != nil || pick == nil {
+		return "", err
+	}
+	return pick.Name, nil
+}
+
+// guideLabeler finds the guiding student labeler (nil: none).
+func guideLabeler(ctx context.Context, st *store.Store, teacher store.Labeler, name string) (*store.Labeler, error) {
 	labs, err := st.Labelers(ctx)
 	if err != nil {
 		return nil, err
@@ -97,17 +112,26 @@ func selectionModel(ctx context.Context, st *store.Store, teacher store.Labeler,
 			pick = &labs[i] // the last such (labelers are listed by id): the newest
 		}
 	}
-	switch {
-	case pick != nil:
-		g, err := newStudentGrader(st.Scale(), *pick)
-		if err != nil {
-			return nil, err
-		}
-		return g.model, nil
-	case name != "":
+	if pick == nil && name != "" {
 		return nil, fmt.Errorf("--select-student %s: no embedded student of that name (train one with `qrelbench distill train`)", name)
 	}
-	return student.Lexical(st.Scale().Min(), st.Scale().Max()), nil
+	return pick, nil
+}
+
+// selectionModel is the student whose uncertainty guides the selection.
+func selectionModel(ctx context.Context, st *store.Store, teacher store.Labeler, name string) (*student.Model, error) {
+	pick, err := guideLabeler(ctx, st, teacher, name)
+	switch {
+	case err != nil:
+		return nil, err
+	case pick == nil:
+		return student.Lexical(st.Scale().Min(), st.Scale().Max()), nil
+	}
+	g, err := newStudentGrader(st.Scale(), *pick)
+	if err != nil {
+		return nil, err
+	}
+	return g.model, nil
 }
 
 // selectFlags are the command-line flags of a selection, for the resume

@@ -97,9 +97,14 @@ func TestCLIDistillTrainAndLabel(t *testing.T) {
 		t.Fatalf("label: %v\n%s", err, out)
 	}
 	// the student guides which pairs a labeler grades
-	out, _, err = distillCLI(t, db, "label", "--labeler", "lexical", "--limit", "4", "--select", "student-uncertain", "--select-student", "mini")
-	if err != nil || !strings.Contains(out, "4 pairs graded") {
-		t.Errorf("label --select: %v\n%s", err, out)
+	out, errOut, err = distillCLI(t, db, "label", "--labeler", "lexical", "--limit", "4", "--select", "student-uncertain", "--select-student", "mini")
+	if err != nil || !strings.Contains(out, "4 pairs graded") || !strings.Contains(errOut, "embedded student mini is least sure of") {
+		t.Errorf("label --select: %v\n%s\n%s", err, out, errOut)
+	}
+	// without a student, lexical's uncertainty, and a warning
+	_, errOut, err = distillCLI(t, db, "label", "--labeler", "bm25", "--limit", "4", "--select", "student-uncertain")
+	if err != nil || !strings.Contains(errOut, "start with --select diverse") {
+		t.Errorf("cold-start --select: %v\n%s", err, errOut)
 	}
 	if _, _, err := distillCLI(t, db, "label", "--labeler", "lexical", "--select", "diverse"); err == nil || !strings.Contains(err.Error(), "needs --limit") {
 		t.Errorf("--select without --limit: %v", err)

@@ -102,6 +102,20 @@ func runLabel(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--select chooses pairs for a synchronous run; it does not combine with --batch")
 		}
 		opt.Select, opt.SelectStudent, opt.SelectSeed = *sel, *selStudent, *seed
+		if *sel == selection.StudentUncertain {
+			guide, err := pipeline.SelectionGuide(ctx, st, *labeler, *selStudent)
+			if err != nil {
+				return err
+			}
+			if guide == "" {
+				// Measured (pipeline/student TestSelectionExperiment): a student
+				// trained only on the pairs lexical is least sure of can fall
+				// below lexical on other pairs.
+				fmt.Fprintf(e.stderr, "label: no student learns from %s yet, so lexical's uncertainty chooses; a teacher set of only those pairs can teach a student that is worse than lexical elsewhere: start with --select diverse, train, then --select student-uncertain\n", *labeler)
+			} else {
+				fmt.Fprintf(e.stderr, "label: choosing the pairs embedded student %s is least sure of\n", guide)
+			}
+		}
 	}
 	if *batch {
 		return runBatchLabel(ctx, e, st, opt)

@@ -17,8 +17,8 @@ import (
 )
 
 // DefaultStudentOptions are the embedded student's training settings on the
-// workspace scale: student.Tuned, the ones tuned on llmjudge/dev.jsonl for a
-// small teacher set.
+// workspace scale: student.Tuned, the lexical grader plus a correction the
+// teacher's grades must earn by cross-validation by query.
 func DefaultStudentOptions(scale store.Scale) student.TrainOptions {
 	return student.Tuned(scale.Min(), scale.Max())
 }
@@ -254,6 +254,9 @@ func describe(teacher string, m *student.Model, queries []string, withHuman bool
 	}
 	s := fmt.Sprintf("Embedded student (pure Go, %s model on %s) distilled from teacher %s: %d pairs from %d queries (%s); train kappa %.3f.",
 		method, m.FeatureVersion, teacher, m.Summary.N, len(queries), qs, m.Summary.TrainKappa)
+	if m.Summary.LexicalFallback {
+		s += " It grades exactly like lexical: the teacher's grades earned no correction."
+	}
 	if withHuman {
 		s += " Trained on pairs humans also graded: evaluate it against humans only on other queries."
 	}

@@ -404,11 +404,11 @@ func TestFeatureSetsAndMismatch(t *testing.T) {
 
 // BenchmarkExtractAndPredict grades groups of 160 pairs of one query
 // (50-word passages, the median of the real data) through ExtractGroup and
-// the calibrated ordinal model of the real-data check; pairs/s counts pairs.
+// the default (lexical-prior) model; pairs/s counts pairs.
 func BenchmarkExtractAndPredict(b *testing.B) {
 	const groupSize = 160
 	ex, _ := synthetic(500, features.NumGroupFeatures, 11, 0)
-	m, err := Train(ex, TrainOptions{MinGrade: 0, MaxGrade: 3, L2: 3, Balance: 0.5, Calibrate: true})
+	m, err := Train(ex, Tuned(0, 3))
 	if err != nil {
 		b.Fatal(err)
 	}
