@@ -110,15 +110,20 @@ func twoWaySplits(rows []pairRow, k, n int, seed uint64) []expSplit {
 	return out
 }
 
+// shuffled returns the query ids of rows in a seeded order.
+func shuffled(rows []pairRow, seed, stream uint64) []string {
+	perm := queryIDs(rows)
+	r := rand.New(rand.NewPCG(seed, stream))
+	r.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+	return perm
+}
+
 // leaveOut: reps seeded shuffles of the queries into k folds; each fold is
 // held out once, the others train.
 func leaveOut(rows []pairRow, k, reps int, seed uint64) []expSplit {
-	ids := queryIDs(rows)
 	var out []expSplit
 	for rep := range reps {
-		r := rand.New(rand.NewPCG(seed, uint64(rep)))
-		perm := slices.Clone(ids)
-		r.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		perm := shuffled(rows, seed, uint64(rep))
 		for f := range k {
 			in := map[string]bool{}
 			for i, id := range perm {
@@ -134,14 +139,10 @@ func leaveOut(rows []pairRow, k, reps int, seed uint64) []expSplit {
 
 // smallTrain: n seeded draws of k training queries; the rest are held out.
 func smallTrain(rows []pairRow, k, n int, seed uint64) []expSplit {
-	ids := queryIDs(rows)
 	var out []expSplit
 	for d := range n {
-		r := rand.New(rand.NewPCG(seed, uint64(d)))
-		perm := slices.Clone(ids)
-		r.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 		in := map[string]bool{}
-		for _, id := range perm[:k] {
+		for _, id := range shuffled(rows, seed, uint64(d))[:k] {
 			in[id] = true
 		}
 		out = append(out, splitRows(rows, in))

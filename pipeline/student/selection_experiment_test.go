@@ -2,11 +2,9 @@ package student
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -54,11 +52,8 @@ func TestSelectionExperiment(t *testing.T) {
 		{"dl19", filepath.Join(dir, "trecdl", "dl19.jsonl")},
 	} {
 		rows := buildPairs(readJSONL(t, f.path))
-		ids := queryIDs(rows)
 		for split := range 5 {
-			r := rand.New(rand.NewPCG(21, uint64(split)))
-			perm := slices.Clone(ids)
-			r.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+			perm := shuffled(rows, 21, uint64(split))
 			inPool := map[string]bool{}
 			for _, id := range perm[:len(perm)*7/10] {
 				inPool[id] = true
