@@ -128,17 +128,22 @@ func (s *Store) UpdateLabeler(ctx context.Context, l Labeler) error {
 }
 
 // EnsureLabeler returns the labeler by name, creating it with the given kind
-// when it does not exist.
+// when it does not exist. The look-up and the creation are one immediate
+// transaction, so two sessions (or processes) meeting a new annotator at
+// the same moment both get the one labeler instead of one failing with
+// "already exists".
 func (s *Store) EnsureLabeler(ctx context.Context, name, kind string) (Labeler, error) {
-	l, err := s.Labeler(ctx, name)
-	if err == nil {
-		return l, nil
-	}
-	if !errors.Is(err, ErrNoLabeler) {
-		return l, err
-	}
-	l = Labeler{Name: name, Kind: kind}
-	return l, s.AddLabeler(ctx, &l)
+	var l Labeler
+	err := s.Tx(ctx, func(tx *Store) error {
+		var err error
+		l, err = tx.Labeler(ctx, name)
+		if err == nil || !errors.Is(err, ErrNoLabeler) {
+			return err
+		}
+		l = Labeler{Name: name, Kind: kind}
+		return tx.AddLabeler(ctx, &l)
+	})
+	return l, err
 }
 
 // ErrNoLabeler is returned for an unknown labeler name.
