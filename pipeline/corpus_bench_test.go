@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/qrelbench/qrelbench/store"
 	"github.com/qrelbench/qrelbench/store/synthetic"
@@ -51,18 +50,7 @@ func BenchmarkLabelLexicalCorpus(b *testing.B) {
 			if _, err := Label(ctx, st, LabelOptions{Labeler: "lexical", All: true}); err != nil {
 				b.Fatal(err)
 			}
-			var elapsed time.Duration
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				t0 := time.Now()
-				run, err := Label(ctx, st, LabelOptions{Labeler: "lexical", All: true})
-				elapsed += time.Since(t0)
-				if err != nil || run.Done != 10000 {
-					b.Fatalf("run %+v: %v", run, err)
-				}
-			}
-			b.ReportMetric(float64(10000*b.N)/elapsed.Seconds(), "pairs/s")
-			b.ReportMetric(0, "ns/op")
+			benchRegrade(b, st, "lexical", 10000)
 		})
 	}
 }
