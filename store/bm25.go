@@ -3,9 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"math"
-	"path/filepath"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -60,15 +58,7 @@ type bm25Corpus struct {
 var bm25Corpora sync.Map // absolute workspace path -> *bm25Corpus
 
 func bm25CorpusFor(path string) *bm25Corpus {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
-	}
-	if c, ok := bm25Corpora.Load(abs); ok {
-		return c.(*bm25Corpus)
-	}
-	c, _ := bm25Corpora.LoadOrStore(abs, &bm25Corpus{})
-	return c.(*bm25Corpus)
+	return perWorkspace(&bm25Corpora, path, func(string) *bm25Corpus { return &bm25Corpus{} })
 }
 
 // The FTS5 shadow table rows that describe the index as a whole.
@@ -95,6 +85,9 @@ func (s *Store) candidateBM25(ctx context.Context, terms []string, docIDs []int6
 		}
 		stems[i] = c.stem(f)
 	}
+	if c.nRow == 0 {
+		return nil, true, nil // no document: nothing matches
+	}
 	idf := make([]float64, len(stems))
 	for i, st := range stems {
 		n, err := c.docsWith(ctx, s.h, terms[i], st)
@@ -107,10 +100,6 @@ func (s *Store) candidateBM25(ctx context.Context, terms []string, docIDs []int6
 		}
 		idf[i] = v
 	}
-	if c.nRow == 0 {
-		return nil, true, nil
-	}
-
 	rows, err := s.h.QueryContext(ctx, `SELECT d.id, d.title, d.body, z.sz FROM documents d
 		JOIN documents_fts_docsize z ON z.id = d.id WHERE d.id IN (`+placeholders(len(docIDs))+`)`, int64Args(docIDs)...)
 	if err != nil {
@@ -330,13 +319,3 @@ func sqliteVarint(b []byte) (uint64, int) {
 	}
 	return 0, 0
 }
-
-func int64Args(ids []int64) []any {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	return args
-}
-
-var _ handle = (*sql.DB)(nil)

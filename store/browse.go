@@ -179,11 +179,7 @@ func (s *Store) DocTitles(ctx context.Context, ids []int64) (map[int64]string, e
 	m := make(map[int64]string, len(ids))
 	for start := 0; start < len(ids); start += 500 {
 		part := ids[start:min(start+500, len(ids))]
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
-		rows, err := s.h.QueryContext(ctx, `SELECT id, CASE WHEN title != '' THEN title ELSE ext_id END FROM documents WHERE id IN (`+placeholders(len(part))+`)`, args...)
+		rows, err := s.h.QueryContext(ctx, `SELECT id, CASE WHEN title != '' THEN title ELSE ext_id END FROM documents WHERE id IN (`+placeholders(len(part))+`)`, int64Args(part)...)
 		if err != nil {
 			return nil, err
 		}

@@ -29,16 +29,21 @@ type writeGate struct {
 
 var gates sync.Map // absolute workspace path -> *writeGate
 
-func gateFor(path string) *writeGate {
+func gateFor(path string) *writeGate { return perWorkspace(&gates, path, newWriteGate) }
+
+// perWorkspace is the one value of m for the workspace file at path (by
+// absolute path, so every Store of a file in this process shares it),
+// made by fresh the first time.
+func perWorkspace[T any](m *sync.Map, path string, fresh func(abs string) *T) *T {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
-	if g, ok := gates.Load(abs); ok {
-		return g.(*writeGate)
+	if v, ok := m.Load(abs); ok {
+		return v.(*T)
 	}
-	g, _ := gates.LoadOrStore(abs, newWriteGate(abs))
-	return g.(*writeGate)
+	v, _ := m.LoadOrStore(abs, fresh(abs))
+	return v.(*T)
 }
 
 func newWriteGate(path string) *writeGate {
