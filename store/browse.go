@@ -277,12 +277,7 @@ func (s *Store) ScanLabelerCells(ctx context.Context, labelerID int64, withProbs
 // two parameters bound an id range, over [lo, hi] in spans, and calls fn
 // with each record.
 func (s *Store) scanPacked(ctx context.Context, lo, hi int64, query string, args []any, fn func(rec string) error) error {
-	const span = 1 << 18
-	for start := lo; start <= hi; start += span {
-		var packed string
-		if err := s.h.QueryRowContext(ctx, query, append(args, start, start+span-1)...).Scan(&packed); err != nil {
-			return err
-		}
+	return s.scanSpans(ctx, lo, hi, query, args, func(packed string) error {
 		for rec := range strings.SplitSeq(packed, ";") {
 			if rec == "" {
 				continue
@@ -290,6 +285,22 @@ func (s *Store) scanPacked(ctx context.Context, lo, hi int64, query string, args
 			if err := fn(rec); err != nil {
 				return err
 			}
+		}
+		return nil
+	})
+}
+
+// scanSpans runs query, whose last two parameters bound an id range, over
+// [lo, hi] in spans, and calls fn with the one text each span returns.
+func (s *Store) scanSpans(ctx context.Context, lo, hi int64, query string, args []any, fn func(packed string) error) error {
+	const span = 1 << 18
+	for start := lo; start <= hi; start += span {
+		var packed string
+		if err := s.h.QueryRowContext(ctx, query, append(args, start, start+span-1)...).Scan(&packed); err != nil {
+			return err
+		}
+		if err := fn(packed); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -54,12 +54,7 @@ func (s *Store) ScanExtIDs(ctx context.Context, table string, fn func(id int64, 
 	// Each record is "id length:ext_id" with the external id's length in
 	// bytes, so any text (separators included) reads back as it was.
 	q := `SELECT COALESCE(group_concat(id || ' ' || octet_length(ext_id) || ':' || ext_id, ''), '') FROM ` + table + ` WHERE id BETWEEN ? AND ?`
-	const span = 1 << 18
-	for start := lo; start <= hi; start += span {
-		var packed string
-		if err := s.h.QueryRowContext(ctx, q, start, start+span-1).Scan(&packed); err != nil {
-			return err
-		}
+	return s.scanSpans(ctx, lo, hi, q, nil, func(packed string) error {
 		for packed != "" {
 			a, rest, ok1 := strings.Cut(packed, " ")
 			n, rest, ok2 := strings.Cut(rest, ":")
@@ -71,6 +66,6 @@ func (s *Store) ScanExtIDs(ctx context.Context, table string, fn func(id int64, 
 			fn(id, rest[:size])
 			packed = rest[size:]
 		}
-	}
-	return nil
+		return nil
+	})
 }

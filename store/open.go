@@ -239,6 +239,12 @@ func RemoveDemo(ctx context.Context, path string) error {
 	if !demo {
 		return refuse("a workspace that `qrelbench demo` did not build")
 	}
+	return RemoveFiles(path)
+}
+
+// RemoveFiles deletes a workspace file and the files SQLite and the write
+// gate keep beside it (-wal, -shm, -writers); missing ones are no error.
+func RemoveFiles(path string) error {
 	for _, suffix := range []string{"", "-wal", "-shm", "-writers"} {
 		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err

@@ -123,12 +123,14 @@ func benchOn(ctx context.Context, size, path, dir string, p synthetic.Params, ad
 	labelers := []string{synthetic.Labelers[1].Name, synthetic.Labelers[2].Name}
 	opt := benchmark.EvalOptions{Reference: synthetic.Labelers[0].Name, Labelers: labelers, Bootstrap: 1000, Seed: 1}
 	for _, run := range []string{"cold", "warm"} {
-		peakrss.Reset()
-		start := time.Now()
-		if _, err := benchmark.Evaluate(ctx, st, opt); err != nil {
+		secs, rss, err := measure(func() error {
+			_, err := benchmark.Evaluate(ctx, st, opt)
+			return err
+		})
+		if err != nil {
 			return err
 		}
-		add(benchFigure{Size: size, Path: "eval, 2 labelers, 1,000 bootstrap samples", Value: time.Since(start).Seconds(), Unit: "s", PeakRSS: peakrss.Bytes(),
+		add(benchFigure{Size: size, Path: "eval, 2 labelers, 1,000 bootstrap samples", Value: secs, Unit: "s", PeakRSS: rss,
 			Note: run + ", " + words.Count(p.Pairs(), "pair")})
 	}
 
@@ -138,14 +140,18 @@ func benchOn(ctx context.Context, size, path, dir string, p synthetic.Params, ad
 		return err
 	}
 	n := min(len(queries), 1000)
-	peakrss.Reset()
-	start := time.Now()
-	for _, q := range queries[:n] {
-		if _, err := st.Search(ctx, q.Text, 10); err != nil {
-			return err
+	secs, rss, err := measure(func() error {
+		for _, q := range queries[:n] {
+			if _, err := st.Search(ctx, q.Text, 10); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	add(benchFigure{Size: size, Path: "BM25 top-10 search", Value: float64(n) / time.Since(start).Seconds(), Unit: "queries/s", PeakRSS: peakrss.Bytes(),
+	add(benchFigure{Size: size, Path: "BM25 top-10 search", Value: float64(n) / secs, Unit: "queries/s", PeakRSS: rss,
 		Note: words.Count(n, "query") + " over " + words.Count(p.Docs, "document")})
 
 	// In-process labeling writes judgments: on a copy, never on the cache.
@@ -160,13 +166,15 @@ func benchOn(ctx context.Context, size, path, dir string, p synthetic.Params, ad
 	}
 	defer sc.Close()
 	const limit = 20_000
-	peakrss.Reset()
-	start = time.Now()
-	run, err := pipeline.Label(ctx, sc, pipeline.LabelOptions{Labeler: "lexical", Limit: limit})
+	var run store.Run
+	secs, rss, err = measure(func() error {
+		run, err = pipeline.Label(ctx, sc, pipeline.LabelOptions{Labeler: "lexical", Limit: limit})
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	add(benchFigure{Size: size, Path: "lexical labeling, end to end", Value: float64(run.Done) / time.Since(start).Seconds(), Unit: "pairs/s", PeakRSS: peakrss.Bytes(),
+	add(benchFigure{Size: size, Path: "lexical labeling, end to end", Value: float64(run.Done) / secs, Unit: "pairs/s", PeakRSS: rss,
 		Note: words.Count(run.Done, "pair") + ", corpus of " + words.Count(p.Docs, "document")})
 	return nil
 }
@@ -201,13 +209,24 @@ func benchImport(ctx context.Context, dir string, rows int, add func(benchFigure
 		return err
 	}
 	defer st.Close()
-	peakrss.Reset()
-	start := time.Now()
-	if _, err := ingest.ImportPairs(ctx, st, file, "human:imported", false); err != nil {
+	secs, rss, err := measure(func() error {
+		_, err := ingest.ImportPairs(ctx, st, file, "human:imported", false)
+		return err
+	})
+	if err != nil {
 		return err
 	}
-	add(benchFigure{Size: words.Count(rows, "row"), Path: "import pairs (JSONL, with human grades)", Value: float64(rows) / time.Since(start).Seconds(), Unit: "rows/s", PeakRSS: peakrss.Bytes()})
+	add(benchFigure{Size: words.Count(rows, "row"), Path: "import pairs (JSONL, with human grades)", Value: float64(rows) / secs, Unit: "rows/s", PeakRSS: rss})
 	return nil
+}
+
+// measure runs fn and returns how long it took and the process's peak
+// resident set while it ran.
+func measure(fn func() error) (seconds float64, peakRSS int64, err error) {
+	peakrss.Reset()
+	start := time.Now()
+	err = fn()
+	return time.Since(start).Seconds(), peakrss.Bytes(), err
 }
 
 func defaultBenchCache() string {

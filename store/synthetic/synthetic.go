@@ -61,13 +61,11 @@ func Cached(ctx context.Context, dir string, p Params, progress io.Writer) (stri
 		return "", err
 	}
 	tmp := path + ".building"
-	for _, suffix := range []string{"", "-wal", "-shm", "-writers"} {
-		os.Remove(tmp + suffix)
+	if err := store.RemoveFiles(tmp); err != nil {
+		return "", err
 	}
 	if err := Build(ctx, tmp, p, progress); err != nil {
-		for _, suffix := range []string{"", "-wal", "-shm", "-writers"} {
-			os.Remove(tmp + suffix)
-		}
+		store.RemoveFiles(tmp)
 		return "", err
 	}
 	os.Remove(tmp + "-writers")
@@ -198,11 +196,7 @@ func Scratch(path, dir string) (string, func(), error) {
 		err = cerr
 	}
 	name := f.Name()
-	cleanup := func() {
-		for _, suffix := range []string{"", "-wal", "-shm", "-writers"} {
-			os.Remove(name + suffix)
-		}
-	}
+	cleanup := func() { store.RemoveFiles(name) }
 	if err != nil {
 		cleanup()
 		return "", nil, err
