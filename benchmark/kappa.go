@@ -11,6 +11,8 @@ package benchmark
 import (
 	"math"
 	"sort"
+
+	"github.com/qrelbench/qrelbench/benchmark/corr"
 )
 
 // Weighting selects the disagreement weights of Cohen's kappa.
@@ -107,17 +109,7 @@ func KappaFromConfusion(conf []int64, k int, weight Weighting) (float64, bool) {
 // which is the definition above multiplied through by N^2; with integral
 // weights both sums are exact integers in float64 for any realistic N.
 func kappaFromConfusion(conf []int64, k int, weight Weighting) (float64, bool) {
-	rows := make([]float64, k)
-	cols := make([]float64, k)
-	var n float64
-	for i := 0; i < k; i++ {
-		for j := 0; j < k; j++ {
-			c := float64(conf[i*k+j])
-			rows[i] += c
-			cols[j] += c
-			n += c
-		}
-	}
+	rows, cols, n := corr.Marginals(conf, k)
 	if n == 0 {
 		return 0, false
 	}

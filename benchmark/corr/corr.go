@@ -190,15 +190,11 @@ func mergeCountInversions(a []float64) int64 {
 	return inv
 }
 
-// SpearmanFromConfusion returns Spearman's rho of two integer gradings given
-// their k x k contingency table (rows: x categories ascending, columns: y
-// categories ascending). Every member of a category gets the category's
-// average rank, so this equals Spearman on the expanded data exactly.
-func SpearmanFromConfusion(conf []int64, k int) (float64, bool) {
-	rows := make([]float64, k)
-	cols := make([]float64, k)
-	var n float64
-	nr, nc := 0, 0
+// Marginals are the row sums, column sums and total of a k x k contingency
+// table stored row by row.
+func Marginals(conf []int64, k int) (rows, cols []float64, n float64) {
+	rows = make([]float64, k)
+	cols = make([]float64, k)
 	for i := 0; i < k; i++ {
 		for j := 0; j < k; j++ {
 			c := float64(conf[i*k+j])
@@ -207,6 +203,16 @@ func SpearmanFromConfusion(conf []int64, k int) (float64, bool) {
 			n += c
 		}
 	}
+	return rows, cols, n
+}
+
+// SpearmanFromConfusion returns Spearman's rho of two integer gradings given
+// their k x k contingency table (rows: x categories ascending, columns: y
+// categories ascending). Every member of a category gets the category's
+// average rank, so this equals Spearman on the expanded data exactly.
+func SpearmanFromConfusion(conf []int64, k int) (float64, bool) {
+	rows, cols, n := Marginals(conf, k)
+	nr, nc := 0, 0
 	for i := 0; i < k; i++ {
 		if rows[i] > 0 {
 			nr++
