@@ -78,6 +78,11 @@ func openRO(ctx context.Context, path string) (*sql.DB, int, error) {
 	return nil, 0, notWorkspace(path, last)
 }
 
+// SchemaVersion is the schema version this build creates and migrates
+// to: the number of embedded migrations. Caches of built workspaces key on
+// it, so that a new migration never migrates a cached copy in place.
+func SchemaVersion() int { return migrationCount() }
+
 func migrationCount() int {
 	entries, _ := fs.ReadDir(migrations, "migrations")
 	return len(entries)

@@ -34,7 +34,7 @@ var (
 func benchWorkspace(b *testing.B) *store.Store {
 	b.Helper()
 	benchOnce.Do(func() {
-		benchPath = filepath.Join(os.TempDir(), "qrelbench-tui-bench-"+benchVersion+".db")
+		benchPath = filepath.Join(os.TempDir(), fmt.Sprintf("qrelbench-tui-bench-%s-s%d.db", benchVersion, store.SchemaVersion()))
 		if _, err := os.Stat(benchPath); err == nil {
 			return
 		}

@@ -18,7 +18,9 @@ import (
 )
 
 // version changes whenever what Build writes changes, so a cache of an
-// older build is not taken for the current one.
+// older build is not taken for the current one. The schema version is part
+// of the name too: opening a workspace of an older schema migrates it,
+// which would change a cache that measurements must not change.
 const version = "v1"
 
 // Params size a workspace: Queries × PerQuery pairs over Docs documents.
@@ -32,7 +34,7 @@ type Params struct {
 func (p Params) Pairs() int { return p.Queries * p.PerQuery }
 
 func (p Params) name() string {
-	return fmt.Sprintf("qrelbench-synthetic-%s-q%d-k%d-d%d.db", version, p.Queries, p.PerQuery, p.Docs)
+	return fmt.Sprintf("qrelbench-synthetic-%s-s%d-q%d-k%d-d%d.db", version, store.SchemaVersion(), p.Queries, p.PerQuery, p.Docs)
 }
 
 // EstimatedBytes is about how much disk the workspace takes (measured on the
