@@ -107,7 +107,29 @@ func BenchmarkLabelLexical(b *testing.B) {
 func BenchmarkLabelStudent(b *testing.B) {
 	st := benchWorkspace(b, 200, 100)
 	ctx := context.Background()
-	if _, err := Label(ctx, st, LabelOptions{Labeler: "lexical"}); err != nil {
+	qs, err := st.Queries(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := trainBenchStudent(b, st, qs)
+	lab := store.Labeler{Name: "bench-student", Kind: store.KindStudent, Config: store.LabelerConfig{Student: raw}}
+	if err := st.AddLabeler(ctx, &lab); err != nil {
+		b.Fatal(err)
+	}
+	benchRegrade(b, st, "bench-student", 20000)
+}
+
+// trainBenchStudent grades the pairs of qs with lexical and returns the
+// default student (as distill train fits it) trained on those grades, as
+// its JSON.
+func trainBenchStudent(b testing.TB, st *store.Store, qs []store.Query) []byte {
+	b.Helper()
+	ctx := context.Background()
+	ids := make([]string, len(qs))
+	for i, q := range qs {
+		ids[i] = q.ExtID
+	}
+	if _, err := Label(ctx, st, LabelOptions{Labeler: "lexical", Queries: ids}); err != nil {
 		b.Fatal(err)
 	}
 	lex, _ := st.Labeler(ctx, "lexical")
@@ -116,7 +138,6 @@ func BenchmarkLabelStudent(b *testing.B) {
 	for _, g := range grades {
 		byPair[g.PairID] = g.Grade
 	}
-	qs, _ := st.Queries(ctx)
 	var ex []student.Example
 	for _, q := range qs {
 		views, err := st.PairViews(ctx, store.PairFilter{QueryID: q.ID})
@@ -131,16 +152,15 @@ func BenchmarkLabelStudent(b *testing.B) {
 			ex = append(ex, student.Example{X: x, Grade: byPair[views[i].ID], Query: q.ExtID})
 		}
 	}
-	m, err := student.Train(ex, student.Tuned(0, 3)) // the default student, as distill train fits it
+	m, err := student.Train(ex, student.Tuned(0, 3))
 	if err != nil {
 		b.Fatal(err)
 	}
-	raw, _ := m.MarshalJSON()
-	lab := store.Labeler{Name: "bench-student", Kind: store.KindStudent, Config: store.LabelerConfig{Student: raw}}
-	if err := st.AddLabeler(ctx, &lab); err != nil {
+	raw, err := m.MarshalJSON()
+	if err != nil {
 		b.Fatal(err)
 	}
-	benchRegrade(b, st, "bench-student", 20000)
+	return raw
 }
 
 // benchRegrade times b.N runs of an in-process labeler regrading all of the

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"maps"
 	"sort"
 
 	"github.com/qrelbench/qrelbench/pipeline/features"
@@ -12,42 +11,25 @@ import (
 	"github.com/qrelbench/qrelbench/store"
 )
 
-// groupGrader grades a whole query's pairs at once, in-process. Built-in and
-// embedded-student labelers are of this kind: they need per-query context
-// (BM25 rank and maximum over the query's candidates) and no network.
+// groupGrader grades the pending pairs of a query's candidate group,
+// in-process. Built-in and embedded-student labelers are of this kind: they
+// need per-query context (BM25 rank and maximum over the query's
+// candidates), no network and no store: the group holds what they read.
 type groupGrader interface {
-	GradeGroup(ctx context.Context, st *store.Store, group []store.PairView) ([]store.Judgment, error)
+	Grade(g store.CandidateGroup) ([]store.Judgment, error)
 	PromptVersion() string
 }
 
-// FeaturePairs computes the feature inputs for a query's pairs. BM25 is
-// scored over the query's whole candidate set (every paired document), so a
-// pair's rank and the query maximum do not depend on which pairs are still
-// pending.
-func FeaturePairs(ctx context.Context, st *store.Store, group []store.PairView) ([]features.Pair, error) {
-	if len(group) == 0 {
-		return nil, nil
+// groupFeatures computes the feature inputs of every pair of a candidate
+// group, in its order. BM25 is ranked over the query's whole candidate set
+// (every paired document), so a pair's rank and the query maximum do not
+// depend on which pairs are still pending.
+func groupFeatures(g store.CandidateGroup) []features.Pair {
+	scores := g.BM25
+	cands := make([]int64, len(g.Pairs))
+	for i, v := range g.Pairs {
+		cands[i] = v.DocID
 	}
-	q := group[0]
-	// Mined pairs carry the BM25 score mining recorded; only the others
-	// (seeds, imported pairs) are scored now. Scoring many documents means
-	// scoring every match of the query, which on a large corpus is the
-	// expensive part of in-process grading.
-	cands, scores, err := st.QueryCandidates(ctx, q.QueryID)
-	if err != nil {
-		return nil, err
-	}
-	var unscored []int64
-	for _, id := range cands {
-		if _, ok := scores[id]; !ok {
-			unscored = append(unscored, id)
-		}
-	}
-	fresh, err := st.BM25Scores(ctx, q.QueryText, unscored)
-	if err != nil {
-		return nil, err
-	}
-	maps.Copy(scores, fresh)
 	// Rank candidates by score (ties by doc id so ranks are deterministic).
 	sort.Slice(cands, func(i, j int) bool {
 		si, sj := scores[cands[i]], scores[cands[j]]
@@ -64,12 +46,36 @@ func FeaturePairs(ctx context.Context, st *store.Store, group []store.PairView) 
 		}
 		maxScore = max(maxScore, scores[id])
 	}
-	out := make([]features.Pair, len(group))
-	for i, v := range group {
+	out := make([]features.Pair, len(g.Pairs))
+	for i, v := range g.Pairs {
 		out[i] = features.Pair{
 			Query: v.QueryText, Title: v.Doc.Title, Body: v.Doc.Body, URL: v.Doc.URL, Author: v.Doc.Author, Type: v.Doc.Type,
 			Modified: v.Doc.Modified, BM25: scores[v.DocID], BM25Rank: rank[v.DocID], BM25Max: maxScore, NCandidates: len(cands),
 		}
+	}
+	return out
+}
+
+// queryGroup reads the whole candidate group of a query.
+func queryGroup(ctx context.Context, st *store.Store, queryID int64) (store.CandidateGroup, error) {
+	gs, err := st.CandidateGroups(ctx, []int64{queryID}, store.PairFilter{})
+	if err != nil || len(gs) == 0 {
+		return store.CandidateGroup{QueryID: queryID}, err
+	}
+	return gs[0], nil
+}
+
+// FeaturePairs computes the feature inputs for a query's pairs (see
+// groupFeatures): mined pairs carry the BM25 score mining recorded, the
+// others are scored now.
+func FeaturePairs(ctx context.Context, st *store.Store, group []store.PairView) ([]features.Pair, error) {
+	fps, idx, err := CandidateFeatures(ctx, st, group)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]features.Pair, len(group))
+	for i, k := range idx {
+		out[i] = fps[k]
 	}
 	return out, nil
 }
@@ -83,23 +89,23 @@ func CandidateFeatures(ctx context.Context, st *store.Store, group []store.PairV
 	if len(group) == 0 {
 		return nil, nil, nil
 	}
-	all, err := st.PairViews(ctx, store.PairFilter{QueryID: group[0].QueryID})
+	g, err := queryGroup(ctx, st, group[0].QueryID)
 	if err != nil {
 		return nil, nil, err
 	}
-	fps, err := FeaturePairs(ctx, st, all)
-	if err != nil {
-		return nil, nil, err
-	}
-	pos := make(map[int64]int, len(all))
-	for i, v := range all {
+	pos := make(map[int64]int, len(g.Pairs))
+	for i, v := range g.Pairs {
 		pos[v.ID] = i
 	}
 	idx := make([]int, len(group))
 	for i, v := range group {
-		idx[i] = pos[v.ID]
+		k, ok := pos[v.ID]
+		if !ok {
+			return nil, nil, fmt.Errorf("pair %d is not one of query %d's", v.ID, g.QueryID)
+		}
+		idx[i] = k
 	}
-	return fps, idx, nil
+	return groupFeatures(g), idx, nil
 }
 
 // lexicalGrader is the built-in `lexical` labeler.
@@ -107,15 +113,12 @@ type lexicalGrader struct{ scale store.Scale }
 
 func (g lexicalGrader) PromptVersion() string { return "lexical/" + features.Version }
 
-func (g lexicalGrader) GradeGroup(ctx context.Context, st *store.Store, group []store.PairView) ([]store.Judgment, error) {
-	fps, err := FeaturePairs(ctx, st, group)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]store.Judgment, len(group))
-	for i, fp := range fps {
-		grade, exp := lexical.Grade(fp, g.scale.Min(), g.scale.Max())
-		out[i] = store.Judgment{PairID: group[i].ID, Grade: grade, Status: store.StatusOK, Expected: exp, HasExpected: true}
+func (g lexicalGrader) Grade(c store.CandidateGroup) ([]store.Judgment, error) {
+	fps := groupFeatures(c)
+	out := make([]store.Judgment, len(c.Pending))
+	for i, k := range c.Pending {
+		grade, exp := lexical.Grade(fps[k], g.scale.Min(), g.scale.Max())
+		out[i] = store.Judgment{PairID: c.Pairs[k].ID, Grade: grade, Status: store.StatusOK, Expected: exp, HasExpected: true}
 	}
 	return out, nil
 }
@@ -130,15 +133,12 @@ type bm25Grader struct{ scale store.Scale }
 
 func (g bm25Grader) PromptVersion() string { return "bm25-rank-v1" }
 
-func (g bm25Grader) GradeGroup(ctx context.Context, st *store.Store, group []store.PairView) ([]store.Judgment, error) {
-	fps, err := FeaturePairs(ctx, st, group)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]store.Judgment, len(group))
-	for i, fp := range fps {
-		grade, exp := BM25Grade(fp, g.scale.Min(), g.scale.Max())
-		out[i] = store.Judgment{PairID: group[i].ID, Grade: grade, Status: store.StatusOK, Expected: exp, HasExpected: true}
+func (g bm25Grader) Grade(c store.CandidateGroup) ([]store.Judgment, error) {
+	fps := groupFeatures(c)
+	out := make([]store.Judgment, len(c.Pending))
+	for i, k := range c.Pending {
+		grade, exp := BM25Grade(fps[k], g.scale.Min(), g.scale.Max())
+		out[i] = store.Judgment{PairID: c.Pairs[k].ID, Grade: grade, Status: store.StatusOK, Expected: exp, HasExpected: true}
 	}
 	return out, nil
 }
@@ -176,18 +176,14 @@ func newStudentGrader(scale store.Scale, lab store.Labeler) (*studentGrader, err
 
 func (g *studentGrader) PromptVersion() string { return "student/" + g.model.FeatureVersion }
 
-func (g *studentGrader) GradeGroup(ctx context.Context, st *store.Store, group []store.PairView) ([]store.Judgment, error) {
-	fps, idx, err := CandidateFeatures(ctx, st, group)
+func (g *studentGrader) Grade(c store.CandidateGroup) ([]store.Judgment, error) {
+	grades, expected, probs, err := g.model.PredictGroup(groupFeatures(c))
 	if err != nil {
 		return nil, err
 	}
-	grades, expected, probs, err := g.model.PredictGroup(fps)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]store.Judgment, len(group))
-	for i, k := range idx {
-		out[i] = store.Judgment{PairID: group[i].ID, Grade: grades[k], Status: store.StatusOK, Probs: probs[k], Expected: expected[k], HasExpected: true}
+	out := make([]store.Judgment, len(c.Pending))
+	for i, k := range c.Pending {
+		out[i] = store.Judgment{PairID: c.Pairs[k].ID, Grade: grades[k], Status: store.StatusOK, Probs: probs[k], Expected: expected[k], HasExpected: true}
 	}
 	return out, nil
 }

@@ -206,12 +206,9 @@ func Label(ctx context.Context, st *store.Store, opt LabelOptions) (store.Run, e
 	if resuming {
 		filter.FinishedIn = append([]int64{run.ID}, peers...)
 	}
-	queryIDs, total, err := pendingQueries(ctx, st, filter, opt.Queries)
+	queryIDs, total, err := pendingQueries(ctx, st, filter, opt.Queries, opt.Limit)
 	if err != nil {
 		return run, err
-	}
-	if opt.Limit > 0 && total > opt.Limit {
-		total = opt.Limit
 	}
 	if total == 0 && !resuming {
 		// Nothing to do: say so without recording an empty run.
@@ -318,98 +315,147 @@ func openRun(ctx context.Context, st *store.Store, run *store.Run, resuming bool
 	return p, nil
 }
 
-// pendingQueries lists the queries with pairs to grade and counts the pairs.
-func pendingQueries(ctx context.Context, st *store.Store, f store.PairFilter, only []string) ([]int64, int, error) {
-	qs, err := st.Queries(ctx)
+// pendingQueries lists the queries (only those, when given) and counts the
+// pairs f selects, up to limit (0: all): a --limit run on a large
+// workspace does not count every pair it will not grade.
+func pendingQueries(ctx context.Context, st *store.Store, f store.PairFilter, only []string, limit int) ([]int64, int, error) {
+	ids, err := queryIDs(ctx, st, only)
 	if err != nil {
 		return nil, 0, err
 	}
-	want := map[string]bool{}
-	for _, id := range only {
-		want[id] = true
-	}
-	found := 0
-	var ids []int64
-	for _, q := range qs {
-		if len(only) > 0 && !want[q.ExtID] {
-			continue
-		}
-		found++
-		ids = append(ids, q.ID)
-	}
-	if len(only) > 0 && found < len(want) {
-		var missing []string
-		have := map[string]bool{}
-		for _, q := range qs {
-			have[q.ExtID] = true
-		}
-		for _, id := range only {
-			if !have[id] {
-				missing = append(missing, id)
-			}
-		}
-		return nil, 0, fmt.Errorf("unknown query id(s): %s", strings.Join(missing, ", "))
-	}
-	total, err := st.CountPairs(ctx, f)
+	total, err := st.CountPairsUpTo(ctx, f, limit)
 	return ids, total, err
 }
 
-// gradeInProcess grades pending pairs one query at a time with a built-in or
-// embedded grader (nothing to pay: no claims, no waiting for commits).
+// queryIDs are the internal ids of the queries with these external ids, of
+// every query when there are none, in id order.
+func queryIDs(ctx context.Context, st *store.Store, only []string) ([]int64, error) {
+	ids, missing, err := st.QueryIDsOf(ctx, only)
+	if err == nil && len(missing) > 0 {
+		err = fmt.Errorf("unknown query id(s): %s", strings.Join(missing, ", "))
+	}
+	return ids, err
+}
+
+// In-process grading reads a chunk of queries' candidate groups in one
+// statement, grades them and hands their judgments to the writer, which
+// commits them with the run's counts in one transaction per chunk (or per
+// few chunks, whatever has arrived): a chunk is about inProcessChunk
+// pending pairs.
+//
+// Why committing thousands of answers at once is safe here, when a model
+// run commits each answer as soon as it can: an in-process grade costs
+// nothing and is the same every time (deterministic), so what a crash or
+// kill -9 loses — the chunks graded but not yet committed, at most two
+// (one being committed, one waiting) — is redone by the next run for
+// free. Judgments, their history and the run's counts are committed in the
+// same transaction, so counts are never out of step with what is stored,
+// and Ctrl-C stops the reading while the writer still commits every chunk
+// already graded: nothing finished is lost.
+const (
+	inProcessChunk  = 2048
+	inProcessCommit = 8192 // at most this many judgments per transaction
+)
+
+// gradeInProcess grades pending pairs, a chunk of queries at a time, with a
+// built-in or embedded grader (nothing to pay: no claims, no waiting for
+// commits).
 func gradeInProcess(ctx context.Context, st *store.Store, filter store.PairFilter, queryIDs []int64, limit int,
 	group groupGrader, lab store.Labeler, w *writer) error {
-	results := make(chan answer, 4096)
+	results := make(chan []store.Judgment, 1)
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
 	var writeErr error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		writeErr = w.consume(results, stopWork)
+		writeErr = w.consumeChunks(results, stopWork)
 	}()
 	err := func() error {
 		defer close(results)
 		sent := 0
-		for _, qid := range queryIDs {
-			if workCtx.Err() != nil {
+		perQuery := 10.0 // pairs per query, as seen so far: sizes the next chunk
+		for len(queryIDs) > 0 {
+			if workCtx.Err() != nil || limit > 0 && sent >= limit {
 				return nil
 			}
-			f := filter
-			f.QueryID = qid
-			if limit > 0 {
-				f.Limit = limit - sent
-				if f.Limit <= 0 {
-					return nil
-				}
-			}
-			views, err := st.PairViews(workCtx, f)
+			n := min(len(queryIDs), max(1, int(inProcessChunk/perQuery)))
+			chunk := queryIDs[:n]
+			queryIDs = queryIDs[n:]
+			gs, err := st.CandidateGroups(workCtx, chunk, filter)
 			if err != nil {
 				if workCtx.Err() != nil {
 					return nil
 				}
 				return err
 			}
-			if len(views) == 0 {
+			pairs := 0
+			var js []store.Judgment
+			for _, g := range gs {
+				pairs += len(g.Pairs)
+				if limit > 0 && len(g.Pending) > limit-sent {
+					g.Pending = g.Pending[:limit-sent]
+				}
+				if len(g.Pending) == 0 {
+					continue
+				}
+				sent += len(g.Pending)
+				gj, err := group.Grade(g)
+				if err != nil {
+					return err
+				}
+				for i := range gj {
+					gj[i].LabelerID, gj[i].PromptVersion = lab.ID, group.PromptVersion()
+				}
+				js = append(js, gj...)
+			}
+			perQuery = max(1, float64(pairs)/float64(n))
+			if len(js) == 0 {
 				continue
 			}
-			sent += len(views)
-			js, err := group.GradeGroup(workCtx, st, views)
-			if err != nil {
-				return err
-			}
-			for _, j := range js {
-				j.LabelerID, j.PromptVersion = lab.ID, group.PromptVersion()
-				select {
-				case results <- answer{j: j}:
-				case <-workCtx.Done():
-					return nil
-				}
+			select {
+			case results <- js:
+			case <-workCtx.Done():
+				return nil
 			}
 		}
 		return nil
 	}()
 	<-done
 	return errors.Join(err, writeErr)
+}
+
+// consumeChunks commits the chunks of judgments that arrive until in is
+// closed, joining those that have arrived while the previous commit ran
+// (up to inProcessCommit judgments). After a failed commit it commits
+// nothing more (onError stops the work).
+func (w *writer) consumeChunks(in <-chan []store.Judgment, onError func()) error {
+	var batch []store.Judgment
+	for js := range in {
+		batch = append(batch[:0], js...)
+	fill:
+		for len(batch) < inProcessCommit {
+			select {
+			case more, ok := <-in:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, more...)
+			default:
+				break fill
+			}
+		}
+		for i := range batch {
+			batch[i].RunID = w.run.ID
+		}
+		if err := w.commit(batch); err != nil {
+			onError()
+			for range in { // let the reader finish; commit nothing more
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // answer is a judgment on its way to the workspace; ack, when set, gets the

@@ -43,7 +43,7 @@ func selectForRun(ctx context.Context, st *store.Store, lab store.Labeler, opt L
 	if err != nil {
 		return nil, err
 	}
-	queryIDs, _, err := pendingQueries(ctx, st, store.PairFilter{QueryExtIDs: opt.Queries}, opt.Queries)
+	queryIDs, err := queryIDs(ctx, st, opt.Queries)
 	if err != nil {
 		return nil, err
 	}

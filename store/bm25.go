@@ -71,34 +71,15 @@ const (
 // exactly are returned in rest, for FTS5. ok is false when the query itself
 // needs FTS5.
 func (s *Store) candidateBM25(ctx context.Context, terms []string, docIDs []int64, out map[int64]float64) (rest []int64, ok bool, err error) {
-	stems := make([]string, len(terms))
 	c := bm25CorpusFor(s.path)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.refresh(ctx, s.h); err != nil {
 		return nil, false, err
 	}
-	for i, t := range terms {
-		f, ok := foldTerm(t)
-		if !ok {
-			return nil, false, nil
-		}
-		stems[i] = c.stem(f)
-	}
-	if c.nRow == 0 {
-		return nil, true, nil // no document: nothing matches
-	}
-	idf := make([]float64, len(stems))
-	for i, st := range stems {
-		n, err := c.docsWith(ctx, s.h, terms[i], st)
-		if err != nil {
-			return nil, false, err
-		}
-		v := math.Log((float64(c.nRow) - float64(n) + 0.5) / (float64(n) + 0.5))
-		if v <= 0 {
-			v = 1e-6
-		}
-		idf[i] = v
+	sc, ok, err := c.scorer(ctx, s.h, terms)
+	if err != nil || !ok || sc == nil {
+		return nil, ok, err
 	}
 	rows, err := s.h.QueryContext(ctx, `SELECT d.id, d.title, d.body, z.sz FROM documents d
 		JOIN documents_fts_docsize z ON z.id = d.id WHERE d.id IN (`+placeholders(len(docIDs))+`)`, int64Args(docIDs)...)
@@ -107,7 +88,6 @@ func (s *Store) candidateBM25(ctx context.Context, terms []string, docIDs []int6
 	}
 	defer rows.Close()
 	found := make(map[int64]bool, len(docIDs))
-	freq := make([]float64, len(stems))
 	for rows.Next() {
 		var id int64
 		var title, body string
@@ -116,21 +96,11 @@ func (s *Store) candidateBM25(ctx context.Context, terms []string, docIDs []int6
 			return nil, false, err
 		}
 		found[id] = true
-		sizes, okSz := fts5Varints(sz, 2)
-		clear(freq)
-		nTitle, okT := c.countTokens(title, stems, freq, bm25TitleWeight)
-		nBody, okB := c.countTokens(body, stems, freq, bm25BodyWeight)
-		if !okSz || !okT || !okB || nTitle != sizes[0] || nBody != sizes[1] {
+		score, matched, exact := sc.score(title, body, sz)
+		switch {
+		case !exact:
 			rest = append(rest, id)
-			continue
-		}
-		D := float64(nTitle + nBody)
-		score, matched := 0.0, false
-		for i, f := range freq {
-			matched = matched || f > 0
-			score += idf[i] * ((f * (bm25K1 + 1.0)) / (f + bm25K1*(1-bm25B+bm25B*D/c.avgdl)))
-		}
-		if matched {
+		case matched:
 			out[id] = score
 		}
 	}
@@ -143,6 +113,66 @@ func (s *Store) candidateBM25(ctx context.Context, terms []string, docIDs []int6
 		}
 	}
 	return rest, true, nil
+}
+
+// bm25Scorer scores documents for one query's terms in the corpus state
+// its bm25Corpus was refreshed to. It uses the corpus' caches: c.mu must be
+// held while it is used.
+type bm25Scorer struct {
+	c     *bm25Corpus
+	stems []string
+	idf   []float64
+	freq  []float64
+}
+
+// scorer prepares the scoring of terms (c.mu held, c refreshed). ok is false
+// when a term needs FTS5; a nil scorer with ok means nothing matches (an
+// empty corpus).
+func (c *bm25Corpus) scorer(ctx context.Context, h handle, terms []string) (*bm25Scorer, bool, error) {
+	stems := make([]string, len(terms))
+	for i, t := range terms {
+		f, ok := foldTerm(t)
+		if !ok {
+			return nil, false, nil
+		}
+		stems[i] = c.stem(f)
+	}
+	if c.nRow == 0 {
+		return nil, true, nil // no document: nothing matches
+	}
+	idf := make([]float64, len(stems))
+	for i, st := range stems {
+		n, err := c.docsWith(ctx, h, terms[i], st)
+		if err != nil {
+			return nil, false, err
+		}
+		v := math.Log((float64(c.nRow) - float64(n) + 0.5) / (float64(n) + 0.5))
+		if v <= 0 {
+			v = 1e-6
+		}
+		idf[i] = v
+	}
+	return &bm25Scorer{c: c, stems: stems, idf: idf, freq: make([]float64, len(stems))}, true, nil
+}
+
+// score is the BM25 of a document from its title, body and FTS5 docsize
+// record sz; matched is false when no term occurs in it, exact false when
+// only FTS5 can score it (see countTokens, and a token count that differs
+// from the one FTS5 stored).
+func (sc *bm25Scorer) score(title, body string, sz []byte) (score float64, matched, exact bool) {
+	sizes, okSz := fts5Varints(sz, 2)
+	clear(sc.freq)
+	nTitle, okT := sc.c.countTokens(title, sc.stems, sc.freq, bm25TitleWeight)
+	nBody, okB := sc.c.countTokens(body, sc.stems, sc.freq, bm25BodyWeight)
+	if !okSz || !okT || !okB || nTitle != sizes[0] || nBody != sizes[1] {
+		return 0, false, false
+	}
+	D := float64(nTitle + nBody)
+	for i, f := range sc.freq {
+		matched = matched || f > 0
+		score += sc.idf[i] * ((f * (bm25K1 + 1.0)) / (f + bm25K1*(1-bm25B+bm25B*D/sc.c.avgdl)))
+	}
+	return score, matched, true
 }
 
 // refresh drops the cache when the index has changed since it was filled.
@@ -213,7 +243,12 @@ func (c *bm25Corpus) countTokens(text string, stems []string, freq []float64, we
 			return
 		}
 		n++
-		st := c.stem(string(tok))
+		// The map lookup by string(tok) does not allocate: only a token
+		// not seen before is copied.
+		st, ok := c.stemCache[string(tok)]
+		if !ok {
+			st = c.stem(string(tok))
+		}
 		for i, s := range stems {
 			if s == st {
 				freq[i] += weight

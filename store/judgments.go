@@ -74,7 +74,10 @@ func (s *Store) PutJudgment(ctx context.Context, j *Judgment) error {
 	return s.Tx(ctx, func(tx *Store) error { return tx.putJudgment(ctx, j) })
 }
 
-// PutJudgments records many judgments in one transaction.
+// PutJudgments records many judgments in one transaction, as PutJudgment
+// would one after the other (each judgment's history row has the value
+// before it, HistoryID is set), in multi-row statements: a labeling run
+// commits thousands of judgments at a time.
 func (s *Store) PutJudgments(ctx context.Context, js []Judgment) error {
 	for i := range js {
 		if err := s.checkJudgment(&js[i]); err != nil {
@@ -82,51 +85,99 @@ func (s *Store) PutJudgments(ctx context.Context, js []Judgment) error {
 		}
 	}
 	return s.Tx(ctx, func(tx *Store) error {
+		// A statement reads the previous values of all its rows before it
+		// writes any, so a pair twice (a retried attempt, then its verdict)
+		// starts a new segment.
+		type key struct{ pair, labeler int64 }
+		seen := map[key]bool{}
+		start := 0
 		for i := range js {
-			if err := tx.putJudgment(ctx, &js[i]); err != nil {
-				return err
+			k := key{js[i].PairID, js[i].LabelerID}
+			if seen[k] {
+				if err := tx.putJudgmentRows(ctx, js[start:i]); err != nil {
+					return err
+				}
+				start = i
+				clear(seen)
 			}
+			seen[k] = true
 		}
-		return nil
+		return tx.putJudgmentRows(ctx, js[start:])
 	})
 }
 
-func (s *Store) putJudgment(ctx context.Context, j *Judgment) error {
-	var prevGrade sql.NullInt64
-	var prevStatus, prevNote sql.NullString
-	err := s.queryRow(ctx, `SELECT grade, status, note FROM judgments WHERE pair_id = ? AND labeler_id = ?`, j.PairID, j.LabelerID).
-		Scan(&prevGrade, &prevStatus, &prevNote)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	var grade, expected any
-	if j.Status == StatusOK {
-		grade = j.Grade
-	}
-	if j.HasExpected {
-		expected = j.Expected
-	}
-	probs := ""
-	if j.Probs != nil {
-		b, _ := json.Marshal(j.Probs)
-		probs = string(b)
-	}
+// judgmentRows are the sizes of putJudgmentRows' statements, largest
+// first: a few statement texts to prepare once, whatever the batch size.
+var judgmentRows = []int{256, 64, 16, 4, 1}
+
+// putJudgmentRows records judgments of distinct pairs (or labelers) with
+// their history rows, in statements of judgmentRows rows each (inside a
+// transaction).
+func (s *Store) putJudgmentRows(ctx context.Context, js []Judgment) error {
 	t := now()
-	if _, err := s.exec(ctx, `INSERT INTO judgments(pair_id, labeler_id, grade, status, probs, expected, reason, raw, note, tokens_in, tokens_out, latency_ms, cost_usd, attempts, prompt_version, run_id, retrying, created_at, updated_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	hist := make([]any, 0, 9*judgmentRows[0])
+	cur := make([]any, 0, 19*judgmentRows[0])
+	for len(js) > 0 {
+		n := judgmentRows[len(judgmentRows)-1]
+		for _, r := range judgmentRows {
+			if r <= len(js) {
+				n = r
+				break
+			}
+		}
+		part := js[:n]
+		js = js[n:]
+		hist, cur = hist[:0], cur[:0]
+		for i := range part {
+			j := &part[i]
+			var grade, expected any
+			if j.Status == StatusOK {
+				grade = j.Grade
+			}
+			if j.HasExpected {
+				expected = j.Expected
+			}
+			probs := ""
+			if j.Probs != nil {
+				b, _ := json.Marshal(j.Probs)
+				probs = string(b)
+			}
+			hist = append(hist, i, j.PairID, j.LabelerID, grade, j.Status, j.Note, nullID(j.RunID), j.Retrying, t)
+			cur = append(cur, j.PairID, j.LabelerID, grade, j.Status, probs, expected, j.Reason, j.Raw, j.Note, j.TokensIn, j.TokensOut,
+				j.LatencyMS, j.CostUSD, j.Attempts, j.PromptVersion, nullID(j.RunID), j.Retrying, t, t)
+		}
+		// History first: it records what each judgment was before this
+		// change, in the order of the batch (the ids PutJudgment would give).
+		res, err := s.exec(ctx, `INSERT INTO judgment_history(pair_id, labeler_id, action, grade, status, note, prev_grade, prev_status, prev_note, run_id, retrying, at)
+			SELECT v.column2, v.column3, 'set', v.column4, v.column5, v.column6, j.grade, j.status, j.note, v.column7, v.column8, v.column9
+			FROM (VALUES `+rowsOf(n, "(?,?,?,?,?,?,?,?,?)")+`) v LEFT JOIN judgments j ON j.pair_id = v.column2 AND j.labeler_id = v.column3
+			ORDER BY v.column1`, hist...)
+		if err != nil {
+			return err
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		for i := range part {
+			part[i].HistoryID = last - int64(n-1-i) // rowids of one INSERT are consecutive
+		}
+		if _, err := s.exec(ctx, `INSERT INTO judgments(pair_id, labeler_id, grade, status, probs, expected, reason, raw, note, tokens_in, tokens_out, latency_ms, cost_usd, attempts, prompt_version, run_id, retrying, created_at, updated_at)
+		VALUES `+rowsOf(n, "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")+`
 		ON CONFLICT(pair_id, labeler_id) DO UPDATE SET grade=excluded.grade, status=excluded.status, probs=excluded.probs, expected=excluded.expected,
 			reason=excluded.reason, raw=excluded.raw, note=excluded.note, tokens_in=excluded.tokens_in, tokens_out=excluded.tokens_out,
 			latency_ms=excluded.latency_ms, cost_usd=excluded.cost_usd, attempts=excluded.attempts, prompt_version=excluded.prompt_version,
-			run_id=excluded.run_id, retrying=excluded.retrying, updated_at=excluded.updated_at`,
-		j.PairID, j.LabelerID, grade, j.Status, probs, expected, j.Reason, j.Raw, j.Note, j.TokensIn, j.TokensOut, j.LatencyMS, j.CostUSD, j.Attempts, j.PromptVersion, nullID(j.RunID), j.Retrying, t, t); err != nil {
-		return err
+			run_id=excluded.run_id, retrying=excluded.retrying, updated_at=excluded.updated_at`, cur...); err != nil {
+			return err
+		}
 	}
-	res, err := s.exec(ctx, `INSERT INTO judgment_history(pair_id, labeler_id, action, grade, status, note, prev_grade, prev_status, prev_note, run_id, retrying, at) VALUES (?,?,'set',?,?,?,?,?,?,?,?,?)`,
-		j.PairID, j.LabelerID, grade, j.Status, j.Note, prevGrade, prevStatus, prevNote, nullID(j.RunID), j.Retrying, t)
-	if err != nil {
-		return err
-	}
-	j.HistoryID, err = res.LastInsertId()
+	return nil
+}
+
+func (s *Store) putJudgment(ctx context.Context, j *Judgment) error {
+	js := []Judgment{*j}
+	err := s.putJudgmentRows(ctx, js)
+	j.HistoryID = js[0].HistoryID
 	return err
 }
 

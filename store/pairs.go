@@ -109,7 +109,13 @@ type PairFilter struct {
 // where builds the WHERE clause of a pair filter (over pairs p and queries
 // q); claims are live when they expire after now.
 func (f PairFilter) where(now time.Time) (string, []any) {
-	q := ` WHERE 1=1`
+	c, args := f.cond(now)
+	return ` WHERE ` + c, args
+}
+
+// cond is the condition of where, an SQL expression over p and q.
+func (f PairFilter) cond(now time.Time) (string, []any) {
+	q := `1=1`
 	var args []any
 	if len(f.QueryExtIDs) > 0 {
 		q += ` AND q.ext_id IN (` + placeholders(len(f.QueryExtIDs)) + `)`
@@ -168,6 +174,17 @@ func (s *Store) CountPairs(ctx context.Context, f PairFilter) (int, error) {
 	var n int
 	err := s.h.QueryRowContext(ctx, `SELECT count(*) FROM pairs p JOIN queries q ON q.id = p.query_id`+where, args...).Scan(&n)
 	return n, err
+}
+
+// CountPairsUpTo is CountPairs, but counts no further than n (0: all).
+func (s *Store) CountPairsUpTo(ctx context.Context, f PairFilter, n int) (int, error) {
+	if n <= 0 {
+		return s.CountPairs(ctx, f)
+	}
+	where, args := f.where(time.Now())
+	var c int
+	err := s.h.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM pairs p JOIN queries q ON q.id = p.query_id`+where+` LIMIT ?)`, append(args, n)...).Scan(&c)
+	return c, err
 }
 
 // PairViews returns pairs grouped by query (query id, then pair id) so that

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -81,6 +82,39 @@ func scanQuery(sc scanner) (Query, error) {
 // Queries returns every query in id order.
 func (s *Store) Queries(ctx context.Context) ([]Query, error) {
 	return queryAll(ctx, s.h, scanQuery, `SELECT `+queryColumns+` FROM queries ORDER BY id`)
+}
+
+// QueryIDsOf returns the internal ids of the queries with these external ids
+// (of every query when none is given), in id order, and the external ids
+// that name no query.
+func (s *Store) QueryIDsOf(ctx context.Context, extIDs []string) (ids []int64, missing []string, err error) {
+	scan := func(sc scanner) (Query, error) {
+		var q Query
+		err := sc.Scan(&q.ID, &q.ExtID)
+		return q, err
+	}
+	var qs []Query
+	if len(extIDs) == 0 {
+		qs, err = queryAll(ctx, s.h, scan, `SELECT id, ext_id FROM queries ORDER BY id`)
+	} else {
+		js, _ := json.Marshal(extIDs)
+		qs, err = queryAll(ctx, s.h, scan, `SELECT id, ext_id FROM queries WHERE ext_id IN (SELECT value FROM json_each(?)) ORDER BY id`, string(js))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	found := make(map[string]bool, len(qs))
+	ids = make([]int64, len(qs))
+	for i, q := range qs {
+		ids[i] = q.ID
+		found[q.ExtID] = true
+	}
+	for _, e := range extIDs {
+		if !found[e] {
+			missing = append(missing, e)
+		}
+	}
+	return ids, missing, nil
 }
 
 // QueryByExtID returns a query by its external id.

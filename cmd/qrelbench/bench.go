@@ -47,7 +47,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "bench", "bench [--sizes 1m,10m] [--cache DIR] [--import-rows N] [--json]")
 	sizes := fs.String("sizes", "1m", "workspaces to measure on: 1m, 10m or both (10m needs ~5 GB of disk and builds for a long while, once); tiny for a quick check")
 	importRows := fs.Int("import-rows", 100_000, "rows of the generated pairs file the import is timed on")
-	cacheDir := fs.String("cache", defaultBenchCache(), "where the synthetic workspaces are built once and kept")
+	cacheDir := fs.String("cache", synthetic.CacheDir(), "where the synthetic workspaces are built once and kept")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -227,13 +227,6 @@ func measure(fn func() error) (seconds float64, peakRSS int64, err error) {
 	start := time.Now()
 	err = fn()
 	return time.Since(start).Seconds(), peakrss.Bytes(), err
-}
-
-func defaultBenchCache() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "qrelbench")
-	}
-	return os.TempDir()
 }
 
 func freeBytes(dir string) (int64, bool) {

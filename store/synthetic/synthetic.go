@@ -52,6 +52,15 @@ var Labelers = []store.Labeler{
 	{Name: "teacher", Kind: store.KindLLM, Role: "teacher", Model: "synthetic"},
 }
 
+// CacheDir is where workspaces are cached unless told otherwise: qrelbench
+// in the user's cache folder, else in the temporary folder.
+func CacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "qrelbench")
+	}
+	return os.TempDir()
+}
+
 // Cached returns the path of the workspace for p in dir, building it first
 // when it is not there (progress, if not nil, hears what is going on).
 func Cached(ctx context.Context, dir string, p Params, progress io.Writer) (string, error) {
