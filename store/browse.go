@@ -250,6 +250,10 @@ const (
 // parallel. Rows are packed into text by SQLite in ranges of pair ids, which
 // makes a million judgments several times faster to read than row by row.
 func (s *Store) ScanLabelerCells(ctx context.Context, labelerID int64, withProbs bool, fn func(pairID int64, code int, probs string)) error {
+	return s.scanConn(ctx, func(s *Store) error { return s.scanLabelerCells(ctx, labelerID, withProbs, fn) })
+}
+
+func (s *Store) scanLabelerCells(ctx context.Context, labelerID int64, withProbs bool, fn func(pairID int64, code int, probs string)) error {
 	probs := `''`
 	if withProbs {
 		probs = `probs`
@@ -310,6 +314,10 @@ func (s *Store) scanSpans(ctx context.Context, lo, hi int64, query string, args 
 // pair), packed like ScanLabelerCells, in id order with its query and
 // document ids.
 func (s *Store) ScanPairIDs(ctx context.Context, after int64, fn func(id, queryID, docID int64)) error {
+	return s.scanConn(ctx, func(s *Store) error { return s.scanPairIDs(ctx, after, fn) })
+}
+
+func (s *Store) scanPairIDs(ctx context.Context, after int64, fn func(id, queryID, docID int64)) error {
 	var lo, hi int64
 	if err := s.h.QueryRowContext(ctx, `SELECT COALESCE(min(id), 0), COALESCE(max(id), -1) FROM pairs WHERE id > ?`, after).Scan(&lo, &hi); err != nil {
 		return err
@@ -327,4 +335,41 @@ func (s *Store) ScanPairIDs(ctx context.Context, after int64, fn func(id, queryI
 			fn(id, q, d)
 			return nil
 		})
+}
+
+// scanCache is the page cache (KiB) of a connection while it scans a whole
+// table for ScanPairIDs or ScanLabelerCells.
+const scanCache = 2048
+
+// scanConn runs fn on a Store bound to one connection of the pool whose
+// page cache is small while fn runs. A scan reads every page once: in a
+// connection's full-size cache (64 MB) the pages would stay resident after
+// the scan, for as long as the pool keeps the connection, and a browse
+// index load scans with one connection per labeler. Inside a transaction
+// fn runs on it unchanged.
+func (s *Store) scanConn(ctx context.Context, fn func(*Store) error) (err error) {
+	if s.inTx {
+		return fn(s)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var size int64
+	if err := conn.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&size); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA cache_size = -`+strconv.Itoa(scanCache)); err != nil {
+		return err
+	}
+	defer func() {
+		// Back to the pool's size (the pages above it were freed).
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = `+strconv.FormatInt(size, 10)); err == nil {
+			err = rerr
+		}
+	}()
+	c := *s
+	c.h = conn
+	return fn(&c)
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -27,17 +29,18 @@ const (
 	noProbs      = math.MaxUint8 // no grade probabilities
 )
 
-// index is the Browse table's data for every pair, in compact arrays (a
-// million pairs take a few tens of megabytes): the pair's ids and, per
-// labeler column, its current grade. Only the visible rows' texts are ever
-// fetched. ids, qix and dids never change after load; cols and uncert are
-// updated in place by Update as grades arrive.
+// index is the Browse table's data for every pair, in compact arrays of
+// 4-byte ids and 1-byte grades (no per-pair structs, strings or pointers:
+// ten million pairs with four labelers take about 220 MB): the pair's ids
+// and, per labeler column, its current grade. Only the visible rows' texts
+// are ever fetched. ids, qix and dids never change after load; cols, delta
+// and uncert are updated in place by Update as grades arrive.
 type index struct {
-	ids   []int64
+	ids   []int32 // pair id per row, ascending
 	qix   []int32 // dense query index into qtext / qrank
-	dids  []int64
+	dids  []int32 // document id per row
 	minID int64
-	pos   []int32 // pair id - minID -> row (-1: none)
+	pos   []int32 // pair id - minID -> row (-1: none); nil while ids are minID, minID+1, … (row = id - minID)
 
 	qtext  []string // query text by dense index
 	qlow   []string // lowercased, for the query column's sort
@@ -47,6 +50,7 @@ type index struct {
 	labs  []store.Labeler // columns, display order
 	colOf map[int64]int
 	cols  [][]int8
+	delta []int8 // largest difference between two grades of the row (-1: fewer than two), kept with cols
 
 	student, teacher int     // column of the student / teacher (-1: none)
 	uncert           []uint8 // student's uncertainty (see probUncertainty; noProbs: none)
@@ -64,12 +68,61 @@ type index struct {
 	qdense   map[int64]int32 // query id -> dense index
 }
 
+// n is the number of pairs (rows) in the index.
+func (x *index) n() int { return len(x.ids) }
+
+// id is the pair id of row r.
+func (x *index) id(r int32) int64 { return int64(x.ids[r]) }
+
 func (x *index) row(pairID int64) int {
 	i := pairID - x.minID
+	if x.pos == nil {
+		if i < 0 || i >= int64(len(x.ids)) {
+			return -1
+		}
+		return int(i)
+	}
 	if i < 0 || i >= int64(len(x.pos)) {
 		return -1
 	}
 	return int(x.pos[i])
+}
+
+// errIDRange is why a workspace cannot be browsed: the index keeps ids in
+// 4 bytes.
+var errIDRange = errors.New("a pair, query or document id is above 2,147,483,647: too large for the browse index")
+
+// loadProgress is how far a background index load has read, for the
+// loading screen: records read of about how many (pairs, then each
+// labeler's grades). Written by the load, read by View.
+type loadProgress struct {
+	total, done atomic.Int64
+}
+
+// fraction is the share read so far (0 when not started).
+func (p *loadProgress) fraction() float64 {
+	if p == nil || p.total.Load() <= 0 {
+		return 0
+	}
+	return min(float64(p.done.Load())/float64(p.total.Load()), 0.99)
+}
+
+// counter adds to done in steps of 1<<14 records (an atomic add per
+// record would cost more than the record), flushed by the returned func.
+func (p *loadProgress) counter() (tick func(), flush func()) {
+	var n int64
+	if p == nil {
+		return func() {}, func() {}
+	}
+	return func() {
+			if n++; n == 1<<14 {
+				p.done.Add(n)
+				n = 0
+			}
+		}, func() {
+			p.done.Add(n)
+			n = 0
+		}
 }
 
 func cellOf(c store.Cell) int8 {
@@ -188,9 +241,9 @@ func isHumanish(l store.Labeler) bool {
 	return l.Kind == store.KindHuman || l.Kind == store.KindImported
 }
 
-// buildIndex reads every pair and every current judgment: two sequential
-// scans, run in the background.
-func buildIndex(ctx context.Context, st *store.Store, me int64) (*index, error) {
+// buildIndex reads every pair and every current judgment: sequential
+// scans, run in the background. prog (may be nil) hears how far it got.
+func buildIndex(ctx context.Context, st *store.Store, me int64, prog *loadProgress) (*index, error) {
 	x := &index{student: -1, teacher: -1, qdense: map[int64]int32{}}
 	ch, err := st.Changes(ctx)
 	if err != nil {
@@ -201,15 +254,37 @@ func buildIndex(ctx context.Context, st *store.Store, me int64) (*index, error) 
 	if err != nil {
 		return nil, err
 	}
+	if ch.Pairs > math.MaxInt32 {
+		return nil, errIDRange
+	}
+	if prog != nil {
+		// Every pair, then at most every pair per labeler.
+		prog.total.Store(ch.Pairs * int64(1+len(labs)))
+	}
 	// Pairs before query texts: every query a pair names is then read.
-	var qids []int64
+	// Sized for the highest pair id (the count when ids have no gaps).
+	hint := int(ch.Pairs)
+	x.ids = make([]int32, 0, hint)
+	x.dids = make([]int32, 0, hint)
+	qids := make([]int32, 0, hint) // query ids, then (in place) dense indexes
+	tick, flush := prog.counter()
+	inRange := true
 	err = st.ScanPairIDs(ctx, 0, func(id, q, d int64) {
-		x.ids = append(x.ids, id)
-		qids = append(qids, q)
-		x.dids = append(x.dids, d)
+		if id > math.MaxInt32 || q > math.MaxInt32 || d > math.MaxInt32 || q < 0 || d < 0 {
+			inRange = false
+			return
+		}
+		x.ids = append(x.ids, int32(id))
+		qids = append(qids, int32(q))
+		x.dids = append(x.dids, int32(d))
+		tick()
 	})
+	flush()
 	if err != nil {
 		return nil, err
+	}
+	if !inRange {
+		return nil, errIDRange
 	}
 	texts, err := st.QueryTexts(ctx, 0)
 	if err != nil {
@@ -217,29 +292,34 @@ func buildIndex(ctx context.Context, st *store.Store, me int64) (*index, error) 
 	}
 	x.addQueries(texts)
 	x.qrank = rankTexts(x.qlow)
-	x.qix = make([]int32, len(qids))
-	for r, q := range qids {
-		x.qix[r] = x.qdense[q]
-	}
-	if len(x.ids) > 0 {
-		x.minID = x.ids[0]
-		x.maxPair = x.ids[len(x.ids)-1]
-		x.pos = make([]int32, x.maxPair-x.minID+1)
-		for i := range x.pos {
-			x.pos[i] = -1
+	last, dense := int32(-1), int32(0)
+	for r, q := range qids { // pairs come grouped by query: one lookup per query
+		if q != last {
+			last, dense = q, x.qdense[int64(q)]
 		}
-		for r, id := range x.ids {
-			x.pos[id-x.minID] = int32(r)
+		qids[r] = dense
+	}
+	x.qix = qids
+	n := len(x.ids)
+	if n > 0 {
+		x.minID = int64(x.ids[0])
+		x.maxPair = int64(x.ids[n-1])
+		if x.maxPair-x.minID+1 != int64(n) {
+			x.pos = make([]int32, x.maxPair-x.minID+1)
+			for i := range x.pos {
+				x.pos[i] = -1
+			}
+			for r, id := range x.ids {
+				x.pos[int64(id)-x.minID] = int32(r)
+			}
 		}
 	}
 	// Columns: every labeler, empty ones dropped after the scan (except me).
 	labs = orderLabelers(labs)
 	all := make([][]int8, len(labs))
-	colOf := map[int64]int{}
 	studentCol := -1
 	for i, l := range labs {
-		colOf[l.ID] = i
-		c := make([]int8, len(x.ids))
+		c := make([]int8, n)
 		for r := range c {
 			c[r] = cNone
 		}
@@ -248,13 +328,7 @@ func buildIndex(ctx context.Context, st *store.Store, me int64) (*index, error) 
 			studentCol = i
 		}
 	}
-	var uncert []uint8
-	if studentCol >= 0 {
-		uncert = make([]uint8, len(x.ids))
-		for r := range uncert {
-			uncert[r] = noProbs
-		}
-	}
+	var uncert []uint8 // made at the student's first probabilities
 	counts := make([]int, len(labs))
 	// One scan per labeler, in parallel: each fills its own column.
 	errs := make([]error, len(labs))
@@ -264,14 +338,23 @@ func buildIndex(ctx context.Context, st *store.Store, me int64) (*index, error) 
 		go func() {
 			defer wg.Done()
 			col := all[i]
+			tick, flush := prog.counter()
+			defer flush()
 			errs[i] = st.ScanLabelerCells(ctx, l.ID, i == studentCol, func(pairID int64, code int, probs string) {
+				tick()
 				r := x.row(pairID)
 				if r < 0 {
 					return
 				}
 				col[r] = int8(code)
 				counts[i]++
-				if i == studentCol {
+				if i == studentCol && probs != "" {
+					if uncert == nil {
+						uncert = make([]uint8, n)
+						for r := range uncert {
+							uncert[r] = noProbs
+						}
+					}
 					uncert[r] = probUncertainty(probs)
 				}
 			})
@@ -296,6 +379,10 @@ func buildIndex(ctx context.Context, st *store.Store, me int64) (*index, error) 
 		x.colOf[l.ID] = len(x.cols)
 		x.labs = append(x.labs, l)
 		x.cols = append(x.cols, all[i])
+	}
+	x.delta = make([]int8, n)
+	for r := range x.delta {
+		x.delta[r] = x.disagreementOf(r)
 	}
 	return x, nil
 }
@@ -383,21 +470,26 @@ func (x *index) grow(g *growth) {
 		x.minID = g.ids[0]
 	}
 	start := len(x.ids)
-	x.ids = append(x.ids, g.ids...)
-	x.dids = append(x.dids, g.dids...)
-	for _, q := range g.qids {
-		x.qix = append(x.qix, x.qdense[q])
-	}
-	x.maxPair = g.ids[n-1]
-	if need := int(x.maxPair - x.minID + 1); need > len(x.pos) {
-		old := len(x.pos)
-		x.pos = slices.Grow(x.pos, need-old)[:need]
-		for i := old; i < need; i++ {
-			x.pos[i] = -1
-		}
+	if x.pos == nil && g.ids[0] != x.minID+int64(start) || g.ids[n-1]-g.ids[0] != int64(n-1) {
+		x.densePos() // the new ids leave a gap
 	}
 	for i, id := range g.ids {
-		x.pos[id-x.minID] = int32(start + i)
+		x.ids = append(x.ids, int32(id))
+		x.dids = append(x.dids, int32(g.dids[i]))
+		x.qix = append(x.qix, x.qdense[g.qids[i]])
+	}
+	x.maxPair = g.ids[n-1]
+	if x.pos != nil {
+		if need := int(x.maxPair - x.minID + 1); need > len(x.pos) {
+			old := len(x.pos)
+			x.pos = slices.Grow(x.pos, need-old)[:need]
+			for i := old; i < need; i++ {
+				x.pos[i] = -1
+			}
+		}
+		for i, id := range g.ids {
+			x.pos[id-x.minID] = int32(start + i)
+		}
 	}
 	for c := range x.cols {
 		x.cols[c] = slices.Grow(x.cols[c], n)
@@ -405,11 +497,38 @@ func (x *index) grow(g *growth) {
 			x.cols[c] = append(x.cols[c], cNone)
 		}
 	}
+	x.delta = slices.Grow(x.delta, n)
+	for range n {
+		x.delta = append(x.delta, -1)
+	}
+	x.extendTitleKey()
 	if x.uncert != nil {
 		x.uncert = slices.Grow(x.uncert, n)
 		for range n {
 			x.uncert = append(x.uncert, noProbs)
 		}
+	}
+}
+
+// extendTitleKey gives the rows added since the title key was read the
+// last key: they sort last until it is read again.
+func (x *index) extendTitleKey() {
+	if x.titleKey == nil {
+		return
+	}
+	for len(x.titleKey) < len(x.ids) {
+		x.titleKey = append(x.titleKey, x.titleKeys-1)
+	}
+}
+
+// densePos makes the id → row table explicit (ids were without gaps).
+func (x *index) densePos() {
+	if x.pos != nil {
+		return
+	}
+	x.pos = make([]int32, len(x.ids))
+	for r := range x.pos {
+		x.pos[r] = int32(r)
 	}
 }
 
@@ -424,6 +543,13 @@ func (x *index) apply(c store.Cell) bool {
 		return false
 	}
 	x.cols[ci][r] = cellOf(c)
+	x.delta[r] = x.disagreementOf(r)
+	if ci == x.student && c.Probs != "" && x.uncert == nil {
+		x.uncert = make([]uint8, len(x.ids))
+		for r := range x.uncert {
+			x.uncert[r] = noProbs
+		}
+	}
 	if ci == x.student && x.uncert != nil {
 		x.uncert[r] = probUncertainty(c.Probs)
 	}
@@ -432,7 +558,10 @@ func (x *index) apply(c store.Cell) bool {
 
 // disagreement is the largest difference between any two grades of a row
 // (-1: fewer than two grades, undefined).
-func (x *index) disagreement(r int) int {
+func (x *index) disagreement(r int) int { return int(x.delta[r]) }
+
+// disagreementOf computes disagreement from the grade columns.
+func (x *index) disagreementOf(r int) int8 {
 	lo, hi, n := int8(math.MaxInt8), int8(-1), 0
 	for _, c := range x.cols {
 		if v := c[r]; v >= 0 {
@@ -442,7 +571,7 @@ func (x *index) disagreement(r int) int {
 	if n < 2 {
 		return -1
 	}
-	return int(hi - lo)
+	return hi - lo
 }
 
 // ---- state --------------------------------------------------------------
@@ -465,8 +594,16 @@ type browseState struct {
 	loading bool
 	loadErr error
 
-	rows    []int32 // rows shown, in order (of prevIdx)
-	prevIdx *index  // the index rows were computed from
+	// The rows shown, in order (rows of prevIdx, the index they were
+	// computed from): every row in pair order when all is set (no search,
+	// filter or sort: nothing to hold), else rows. spare is the other
+	// buffer a sort writes into (two buffers of the size of the index,
+	// allocated once).
+	all     bool
+	rows    []int32
+	spare   []int32
+	prevIdx *index
+	prog    *loadProgress // the load under way (see loading)
 	cursor  int
 	offset  int
 
@@ -529,11 +666,46 @@ func (b *browseState) loadCmd(m *Model) tea.Cmd {
 		return nil
 	}
 	b.loading = true
-	st, ctx, me := m.st, m.ctx, m.me.ID
-	return func() tea.Msg {
-		x, err := buildIndex(ctx, st, me)
+	b.prog = &loadProgress{}
+	st, ctx, me, prog := m.st, m.ctx, m.me.ID, b.prog
+	return tea.Batch(func() tea.Msg {
+		x, err := buildIndex(ctx, st, me, prog)
 		return indexMsg{idx: x, err: err}
+	}, b.loadTickCmd(m))
+}
+
+// loadTickMsg redraws the loading screen's progress while the index loads.
+type loadTickMsg struct{}
+
+func (b *browseState) loadTickCmd(m *Model) tea.Cmd {
+	if !m.ticks || !b.loading {
+		return nil
 	}
+	return tea.Tick(250*time.Millisecond, func(time.Time) tea.Msg { return loadTickMsg{} })
+}
+
+// count is the number of rows shown.
+func (b *browseState) count() int {
+	if b.all {
+		return b.prevIdx.n()
+	}
+	return len(b.rows)
+}
+
+// rowAt is the index row shown at position i (< count).
+func (b *browseState) rowAt(i int) int32 {
+	if b.all {
+		return int32(i)
+	}
+	return b.rows[i]
+}
+
+// selected is the pair selected (false: no rows).
+func (b *browseState) selected() (int64, bool) {
+	if b.prevIdx == nil || b.cursor >= b.count() {
+		return 0, false
+	}
+	return b.prevIdx.id(b.rowAt(b.cursor)), true
 }
 
 // refreshCmd reads what changed since the index last looked: judgments,
@@ -562,8 +734,11 @@ func (b *browseState) refreshCmd(m *Model) tea.Cmd {
 
 func (b *browseState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
+	case loadTickMsg:
+		return b.loadTickCmd(m), true
 	case indexMsg:
 		b.loading = false
+		b.prog = nil
 		if msg.err != nil {
 			b.loadErr = msg.err
 			return nil, true
@@ -625,8 +800,9 @@ func (b *browseState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 			m.setFlash("sorting by title: "+msg.err.Error(), true)
 			return nil, true
 		}
-		if b.idx != nil && len(msg.key) <= len(b.idx.ids) {
+		if b.idx != nil && len(msg.key) <= b.idx.n() {
 			b.idx.titleKey, b.idx.titleKeys = msg.key, msg.docs+1
+			b.idx.extendTitleKey()
 			if b.wantTitleSort {
 				b.wantTitleSort = false
 				b.sortCol = 1
@@ -697,16 +873,12 @@ func (b *browseState) filterRows(m *Model, pin bool) {
 	if x == nil {
 		return
 	}
-	n := len(x.ids)
+	n := x.n()
 	selID, line := int64(-1), 0
-	if b.cursor < len(b.rows) && b.prevIdx != nil && int(b.rows[b.cursor]) < len(b.prevIdx.ids) {
-		selID, line = b.prevIdx.ids[b.rows[b.cursor]], b.cursor-b.offset
+	if id, ok := b.selected(); ok {
+		selID, line = id, b.cursor-b.offset
 	}
 	b.prevIdx = x
-	sel := int32(x.row(selID))
-	if !pin {
-		sel = -1
-	}
 	sm := b.searching()
 	if sm != nil {
 		sm.bind(x)
@@ -717,82 +889,147 @@ func (b *browseState) filterRows(m *Model, pin bool) {
 		b.uncertainCut = cut
 	}
 	b.inCount = [3]int{}
-	me := -1
-	if ci, ok := x.colOf[m.me.ID]; ok {
-		me = ci
-	}
-	var models, humans []int
-	for i, l := range x.labs {
-		if isModel(l) {
-			models = append(models, i)
-		} else {
-			humans = append(humans, i)
+	gradeCol := b.gradeCol >= 0 && b.gradeCol < len(x.cols)
+	b.all = sm == nil && !gradeCol && b.filter == fAll && b.sortCol < 0
+	if !b.all {
+		// Every row, then one tight pass per condition, each keeping the
+		// rows that meet it (in place, in pair order).
+		view := b.rows[:0]
+		if cap(view) < n {
+			view = make([]int32, 0, n+n/16)
 		}
-	}
-	view := b.rows[:0]
-	if cap(view) < n {
-		view = make([]int32, 0, n)
-	}
-	cols := x.cols
-	for r := 0; r < n; r++ {
-		if int32(r) == sel {
-			view = append(view, int32(r))
-			continue
+		view = view[:n]
+		for r := range view {
+			view[r] = int32(r)
 		}
 		if sm != nil {
-			f := sm.fields(x, r)
-			if f == 0 {
-				continue
-			}
-			for i := range b.inCount {
-				if f&(1<<i) != 0 {
-					b.inCount[i]++
-				}
+			view = sm.keep(x, view, &b.inCount)
+		}
+		if gradeCol {
+			view = keepCell(view, x.cols[b.gradeCol], int8(b.gradeVal))
+		}
+		view = b.keepFilter(m, view, cut)
+		if sel := int32(x.row(selID)); pin && sel >= 0 {
+			if i, found := slices.BinarySearch(view, sel); !found {
+				view = slices.Insert(view, i, sel)
 			}
 		}
-		if b.gradeCol >= 0 && b.gradeCol < len(cols) && int(cols[b.gradeCol][r]) != b.gradeVal {
-			continue
-		}
-		switch b.filter {
-		case fNotMine:
-			if me >= 0 && cols[me][r] >= 0 {
-				continue
-			}
-		case fTeacherStudent:
-			if x.teacher < 0 || x.student < 0 {
-				continue
-			}
-			t, s := cols[x.teacher][r], cols[x.student][r]
-			if t < 0 || s < 0 || t == s {
-				continue
-			}
-		case fModelHuman:
-			if !modelHumanDiffer(cols, models, humans, r) {
-				continue
-			}
-		case fDisagree2:
-			if x.disagreement(r) < 2 {
-				continue
-			}
-		case fUncertain:
-			if x.uncert == nil || x.uncert[r] == noProbs || x.uncert[r] < cut {
-				continue
+		if b.sortCol >= 0 {
+			if out, ok := b.sorted(view); ok {
+				b.spare, view = view, out
 			}
 		}
-		view = append(view, int32(r))
+		b.rows = view
 	}
-	if b.sortCol >= 0 {
-		view = b.sorted(m, view)
-	}
-	b.rows = view
-	b.cursor = min(b.cursor, max(len(view)-1, 0))
+	b.cursor = min(b.cursor, max(b.count()-1, 0))
 	if r := int32(x.row(selID)); r >= 0 {
-		if i := slices.Index(view, r); i >= 0 {
+		if i := b.indexOf(r); i >= 0 {
 			b.cursor = i
 			b.offset = i - line
 		}
 	}
 	b.clampOffset(m)
+}
+
+// indexOf is the position of row r among the rows shown (-1: not shown).
+func (b *browseState) indexOf(r int32) int {
+	switch {
+	case b.all:
+		return int(r)
+	case b.sortCol < 0:
+		if i, ok := slices.BinarySearch(b.rows, r); ok {
+			return i
+		}
+		return -1
+	}
+	return slices.Index(b.rows, r)
+}
+
+// keepFilter keeps the rows the preset filter lets through.
+func (b *browseState) keepFilter(m *Model, view []int32, cut uint8) []int32 {
+	x := b.idx
+	cols := x.cols
+	switch b.filter {
+	case fNotMine:
+		if me, ok := x.colOf[m.me.ID]; ok {
+			view = keepBelow(view, cols[me], 0)
+		}
+	case fTeacherStudent:
+		if x.teacher < 0 || x.student < 0 {
+			return view[:0]
+		}
+		t, s := cols[x.teacher], cols[x.student]
+		out := view[:0]
+		for _, r := range view {
+			if a, c := t[r], s[r]; a >= 0 && c >= 0 && a != c {
+				out = append(out, r)
+			}
+		}
+		view = out
+	case fModelHuman:
+		var models, humans []int
+		for i, l := range x.labs {
+			if isModel(l) {
+				models = append(models, i)
+			} else {
+				humans = append(humans, i)
+			}
+		}
+		out := view[:0]
+		for _, r := range view {
+			if modelHumanDiffer(cols, models, humans, int(r)) {
+				out = append(out, r)
+			}
+		}
+		view = out
+	case fDisagree2:
+		view = keepAtLeast(view, x.delta, 2)
+	case fUncertain:
+		if x.uncert == nil {
+			return view[:0]
+		}
+		out := view[:0]
+		for _, r := range view {
+			if u := x.uncert[r]; u >= cut && u != noProbs {
+				out = append(out, r)
+			}
+		}
+		view = out
+	}
+	return view
+}
+
+// keepCell keeps the rows whose cell in c is v.
+func keepCell(view []int32, c []int8, v int8) []int32 {
+	out := view[:0]
+	for _, r := range view {
+		if c[r] == v {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// keepBelow keeps the rows whose cell in c is below v.
+func keepBelow(view []int32, c []int8, v int8) []int32 {
+	out := view[:0]
+	for _, r := range view {
+		if c[r] < v {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// keepAtLeast keeps the rows whose cell in c is v or more.
+func keepAtLeast(view []int32, c []int8, v int8) []int32 {
+	out := view[:0]
+	for _, r := range view {
+		if c[r] >= v {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func modelHumanDiffer(cols [][]int8, models, humans []int, r int) bool {
@@ -810,58 +1047,107 @@ func modelHumanDiffer(cols [][]int8, models, humans []int, r int) bool {
 	return false
 }
 
-// sorted orders rows by the sort column with a stable counting sort.
-func (b *browseState) sorted(m *Model, rows []int32) []int32 {
+// Sort keys of a grade column (grades, then none, unsure, failed) and of
+// the Δ column (undefined first), by the cell's byte.
+var gradeOrder, deltaOrder [256]int32
+
+func init() {
+	for i := range 256 {
+		v := int32(int8(uint8(i)))
+		gradeOrder[i], deltaOrder[i] = v, v+1
+		if v < 0 {
+			gradeOrder[i] = 127 - v
+		}
+		if v < -1 {
+			deltaOrder[i] = 0 // not a Δ value; kept in range
+		}
+	}
+}
+
+// sorted orders rows by the sort column with a stable counting sort into
+// the spare buffer (false: no key to sort by yet).
+func (b *browseState) sorted(rows []int32) ([]int32, bool) {
 	x := b.idx
-	var key func(r int32) int32
-	var k int32
+	out := b.spare
+	if cap(out) < len(rows) {
+		out = make([]int32, len(rows), cap(rows))
+	}
+	out = out[:len(rows)]
 	switch {
 	case b.sortCol == 0:
-		key, k = func(r int32) int32 { return x.qrank[x.qix[r]] }, int32(len(x.qrank))
+		sortByKey(rows, out, x.qrank, x.qix, int32(len(x.qrank)), b.sortDesc)
 	case b.sortCol == 1:
-		tk, last := x.titleKey, x.titleKeys-1
-		if tk == nil {
-			return rows
+		if x.titleKey == nil {
+			return rows, false
 		}
-		// Pairs added since the key was read sort last until it is read again.
-		key, k = func(r int32) int32 {
-			if int(r) < len(tk) {
-				return tk[r]
-			}
-			return last
-		}, x.titleKeys
+		sortByKey(rows, out, x.titleKey, nil, x.titleKeys, b.sortDesc)
 	case b.sortCol-2 < len(x.cols):
-		c := x.cols[b.sortCol-2]
-		// Grades first, then unsure, failed, none.
-		key, k = func(r int32) int32 {
-			v := c[r]
-			if v >= 0 {
-				return int32(v)
-			}
-			return 127 - int32(v)
-		}, 131
+		sortByCell(rows, out, x.cols[b.sortCol-2], &gradeOrder, 131, b.sortDesc)
 	default:
-		key, k = func(r int32) int32 { return int32(x.disagreement(int(r)) + 1) }, 130
+		sortByCell(rows, out, x.delta, &deltaOrder, 130, b.sortDesc)
 	}
-	counts := make([]int32, k+1)
-	keys := make([]int32, len(rows))
-	for i, r := range rows {
-		kv := key(r)
-		if b.sortDesc {
-			kv = k - 1 - kv
+	return out, true
+}
+
+// sortByCell writes rows into out in the order of order[c[r]] (k keys,
+// reversed when desc), stable.
+func sortByCell(rows, out []int32, c []int8, order *[256]int32, k int32, desc bool) {
+	key := *order
+	if desc {
+		for i := range key {
+			key[i] = k - 1 - key[i]
 		}
-		keys[i] = kv
-		counts[kv+1]++
+	}
+	var counts [257]int32
+	for _, r := range rows {
+		counts[key[uint8(c[r])]+1]++
+	}
+	for i := 1; i < len(counts); i++ {
+		counts[i] += counts[i-1]
+	}
+	for _, r := range rows {
+		kv := key[uint8(c[r])]
+		out[counts[kv]] = r
+		counts[kv]++
+	}
+}
+
+// sortByKey writes rows into out in the order of keys[idx[r]] (keys[r]
+// when idx is nil), k keys, reversed when desc, stable.
+func sortByKey(rows, out []int32, keys, idx []int32, k int32, desc bool) {
+	counts := make([]int32, k+1)
+	if idx != nil {
+		for _, r := range rows {
+			counts[keys[idx[r]]+1]++
+		}
+	} else {
+		for _, r := range rows {
+			counts[keys[r]+1]++
+		}
+	}
+	if desc {
+		// Key v counts as k-1-v: reverse the counts, then sum.
+		slices.Reverse(counts[1:])
 	}
 	for i := int32(1); i <= k; i++ {
 		counts[i] += counts[i-1]
 	}
-	out := make([]int32, len(rows))
-	for i, r := range rows {
-		out[counts[keys[i]]] = r
-		counts[keys[i]]++
+	place := func(r, kv int32) {
+		if desc {
+			kv = k - 1 - kv
+		}
+		out[counts[kv]] = r
+		counts[kv]++
 	}
-	return out
+	if idx != nil {
+		for _, r := range rows {
+			place(r, keys[idx[r]])
+		}
+		return
+	}
+	for _, r := range rows {
+		place(r, keys[r])
+	}
 }
 
 func (b *browseState) tableHeight(m *Model) int {
@@ -880,7 +1166,7 @@ func (b *browseState) clampOffset(m *Model) {
 	if b.cursor >= b.offset+h {
 		b.offset = b.cursor - h + 1
 	}
-	b.offset = max(min(b.offset, len(b.rows)-h), 0)
+	b.offset = max(min(b.offset, b.count()-h), 0)
 }
 
 // ensureTitles fetches the document titles of the rows around the window.
@@ -889,11 +1175,11 @@ func (b *browseState) ensureTitles(m *Model) tea.Cmd {
 		return nil
 	}
 	h := b.tableHeight(m)
-	lo, hi := max(b.offset-2*h, 0), min(b.offset+3*h, len(b.rows))
+	lo, hi := max(b.offset-2*h, 0), min(b.offset+3*h, b.count())
 	var need []int64
 	seen := map[int64]bool{}
-	for _, r := range b.rows[lo:hi] {
-		d := b.idx.dids[r]
+	for i := lo; i < hi; i++ {
+		d := int64(b.idx.dids[b.rowAt(i)])
 		if _, ok := b.titles[d]; !ok && !seen[d] {
 			need = append(need, d)
 			seen[d] = true
@@ -927,13 +1213,13 @@ func (b *browseState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		return b.ensureTitles(m), true
 	}
 	if g, ok := m.digit(k); ok {
-		if len(b.rows) == 0 {
+		if b.count() == 0 {
 			return nil, true
 		}
 		// The selected row is graded and stays selected: moving on is
 		// the annotator's j, so "j then a digit" grades the row j chose.
-		r := b.rows[b.cursor]
-		cmd := m.quickGrade(b.idx.ids[r], g, b.idx)
+		r := b.rowAt(b.cursor)
+		cmd := m.quickGrade(b.idx.id(r), g, b.idx)
 		if cmd != nil {
 			m.setFlash(fmt.Sprintf("graded %d: %s × %s (still selected: j for the next)", g,
 				clip(b.idx.qtext[b.idx.qix[r]], 40), clip(b.titleOf(int(r)), 40)), false)
@@ -951,12 +1237,12 @@ func (b *browseState) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(k, km.bPageUp):
 		b.move(m, -h)
 	case key.Matches(k, km.bTop):
-		b.move(m, -len(b.rows))
+		b.move(m, -b.count())
 	case key.Matches(k, km.bBottom):
-		b.move(m, len(b.rows))
+		b.move(m, b.count())
 	case key.Matches(k, km.bOpen):
-		if len(b.rows) > 0 {
-			return m.openPair(b.idx.ids[b.rows[b.cursor]]), true
+		if id, ok := b.selected(); ok {
+			return m.openPair(id), true
 		}
 		return nil, true
 	case key.Matches(k, km.filter):
@@ -1014,13 +1300,19 @@ func (b *browseState) titleKeyCmd(m *Model) tea.Cmd {
 		if err != nil {
 			return titleKeyMsg{err: err}
 		}
-		rank := make(map[int64]int32, len(order))
+		var hi int64
+		for _, id := range order {
+			hi = max(hi, id)
+		}
+		rank := make([]int32, hi+1) // by document id (ids fit in 4 bytes: see errIDRange)
 		for i, id := range order {
 			rank[id] = int32(i)
 		}
 		key := make([]int32, len(dids))
 		for r, d := range dids {
-			key[r] = rank[d]
+			if int(d) < len(rank) {
+				key[r] = rank[d]
+			}
 		}
 		return titleKeyMsg{key: key, docs: int32(len(order))}
 	}
@@ -1028,14 +1320,14 @@ func (b *browseState) titleKeyCmd(m *Model) tea.Cmd {
 
 // titleOf is the row's document title, "…" until it is read.
 func (b *browseState) titleOf(r int) string {
-	if t, ok := b.titles[b.idx.dids[r]]; ok {
+	if t, ok := b.titles[int64(b.idx.dids[r])]; ok {
 		return t
 	}
 	return "…"
 }
 
 func (b *browseState) move(m *Model, d int) {
-	b.cursor = max(min(b.cursor+d, len(b.rows)-1), 0)
+	b.cursor = max(min(b.cursor+d, b.count()-1), 0)
 	b.clampOffset(m)
 }
 
@@ -1175,7 +1467,7 @@ func (b *browseState) view(m *Model, w, h int) []string {
 		if b.loadErr != nil {
 			return []string{"", s.bad.Render("  cannot load the pairs: " + b.loadErr.Error())}
 		}
-		return []string{"", s.muted.Render(fmt.Sprintf("  indexing %s… (grading works meanwhile: shift+tab)", words.Count(m.grade.progress.Pairs, "pair")))}
+		return []string{"", s.muted.Render("  " + b.loadingText(m))}
 	}
 	l := b.layout(m, w)
 	nl := len(x.cols)
@@ -1188,7 +1480,7 @@ func (b *browseState) view(m *Model, w, h int) []string {
 	if b.gradeCol >= 0 && b.gradeCol < nl {
 		desc = append(desc, fmt.Sprintf("%s = %d", x.labs[b.gradeCol].Name, b.gradeVal))
 	}
-	count := fmt.Sprintf("%s of %s", words.Int(len(b.rows)), words.Count(len(x.ids), "pair"))
+	count := fmt.Sprintf("%s of %s", words.Int(b.count()), words.Count(x.n(), "pair"))
 	if b.news > 0 {
 		count += fmt.Sprintf(" · %s new", words.Int(b.news))
 	}
@@ -1236,18 +1528,18 @@ func (b *browseState) view(m *Model, w, h int) []string {
 		}
 	}
 	th := h - 2 - len(l.legendLines)
-	if len(b.rows) == 0 {
+	if b.count() == 0 {
 		out = append(out, "", s.muted.Render("  "+b.emptyReason()))
 		return out
 	}
 	sm := b.searching()
 	for i := 0; i < th; i++ {
 		vi := b.offset + i
-		if vi >= len(b.rows) {
+		if vi >= b.count() {
 			out = append(out, "")
 			continue
 		}
-		r := int(b.rows[vi])
+		r := int(b.rowAt(vi))
 		q := pad(x.qtext[x.qix[r]], l.qw)
 		t := pad(b.titleOf(r), l.tw)
 		selected := vi == b.cursor
@@ -1306,6 +1598,16 @@ func (b *browseState) view(m *Model, w, h int) []string {
 	return out
 }
 
+// loadingText says how far the index load is.
+func (b *browseState) loadingText(m *Model) string {
+	what := "every pair"
+	if g := &m.grade; g.counted {
+		what = "all " + words.Count(g.progress.Pairs, "pair")
+	}
+	return fmt.Sprintf("loading the table: %s read of %s and every labeler's grades… (grading works meanwhile: ctrl+g)",
+		percent(b.prog.fraction()), what)
+}
+
 // filterDesc names the preset filter, with the measure it applies.
 func (b *browseState) filterDesc() string {
 	x := b.idx
@@ -1341,7 +1643,7 @@ func (b *browseState) filterDesc() string {
 
 // emptyReason says why no row is shown.
 func (b *browseState) emptyReason() string {
-	if len(b.idx.ids) == 0 {
+	if b.idx.n() == 0 {
 		return "no pairs in the workspace yet: import pairs, or mine / synthesize them (Runs)"
 	}
 	if b.search != "" && b.match != nil && b.match.text == b.search && len(b.match.words) > 0 && b.filter == fAll && b.gradeCol < 0 {

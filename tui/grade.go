@@ -100,13 +100,15 @@ type gradeState struct {
 	wrapFor  int      // width lines were wrapped for (0: stale)
 	wrapPair int64
 
-	last     *reveal
-	progress store.Progress
-	work     store.Workload // what the pool still holds for me at K
-	recount  bool           // a count arrived stale: read again when writes are done
-	paces    []float64      // my recent times on task (ms), oldest first
-	counted  bool
-	done     bool // nothing left to grade
+	last       *reveal
+	progress   store.Progress
+	work       store.Workload // what the pool still holds for me at K
+	recount    bool           // a count arrived stale: read again when writes are done
+	paces      []float64      // my recent times on task (ms), oldest first
+	counted    bool
+	counting   bool // a count is being read
+	countAgain bool // another was asked for meanwhile
+	done       bool // nothing left to grade
 }
 
 func (g *gradeState) init() {
@@ -119,14 +121,15 @@ func (g *gradeState) init() {
 type bootMsg struct {
 	me       store.Labeler
 	labelers []store.Labeler
-	progress progressMsg
 	query    int64
 	first    *pairData
 	err      error
 }
 
 // bootCmd loads what the first frame needs: the annotator's labeler, where
-// the last session stopped and the first pair (drawn and leased).
+// the last session stopped and the first pair (drawn and leased). The
+// counts of the status line come after (onBoot): on ten million pairs they
+// take longer than the first frame may.
 func (m *Model) bootCmd() tea.Cmd {
 	st, ctx, name, prio := m.st, m.ctx, m.LabelerName(), m.opts.Priority
 	return func() tea.Msg {
@@ -136,10 +139,6 @@ func (m *Model) bootCmd() tea.Cmd {
 			return b
 		}
 		if b.labelers, b.err = st.Labelers(ctx); b.err != nil {
-			return b
-		}
-		if b.progress = readProgress(ctx, st, b.me.ID, true); b.progress.err != nil {
-			b.err = b.progress.err
 			return b
 		}
 		last, ok, err := st.LastSet(ctx, b.me.ID)
@@ -178,9 +177,8 @@ func (m *Model) onBoot(b bootMsg) tea.Cmd {
 	m.booted = true
 	m.me, m.labelers = b.me, b.labelers
 	g := &m.grade
-	g.setProgress(b.progress)
 	g.query = b.query
-	cmds := []tea.Cmd{m.browse.loadCmd(m)}
+	cmds := []tea.Cmd{m.browse.loadCmd(m), g.countCmd(m, true)}
 	if b.first != nil {
 		m.setCurrent(b.first)
 		cmds = append(cmds, g.replay(m))
@@ -360,16 +358,31 @@ func (g *gradeState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		}
 		return g.arrive(m, msg.data), true
 	case progressMsg:
+		g.counting = false
+		var again tea.Cmd
+		if g.countAgain {
+			g.countAgain = false
+			again = g.progressCmd(m)
+		}
 		switch {
 		case msg.err != nil:
+			m.setFlash("counting pairs: "+msg.err.Error(), true)
 		case msg.writes != m.committed || m.writing || len(m.writes) > 0:
 			// Read before a write of mine landed: read again once none is
 			// pending (onWriteDone), the counts shown meanwhile are right.
 			g.recount = true
+			if g.paces == nil {
+				g.paces = msg.paces
+			}
+			if !m.writing && len(m.writes) == 0 {
+				// Every write landed before this message: read again now.
+				g.recount = false
+				again = g.progressCmd(m)
+			}
 		default:
 			g.setProgress(msg)
 		}
-		return nil, true
+		return again, true
 	}
 	return nil, false
 }
@@ -568,13 +581,23 @@ func (m *Model) releaseCmd(id int64) tea.Cmd {
 	}
 }
 
-func (g *gradeState) progressCmd(m *Model) tea.Cmd {
+// progressCmd reads the counts again; while a read is in flight it only
+// notes that another is wanted (one read at a time: on a large workspace
+// a read takes longer than a tick).
+func (g *gradeState) progressCmd(m *Model) tea.Cmd { return g.countCmd(m, false) }
+
+func (g *gradeState) countCmd(m *Model, paces bool) tea.Cmd {
 	if m.me.ID == 0 {
 		return nil
 	}
+	if g.counting {
+		g.countAgain = true
+		return nil
+	}
+	g.counting = true
 	st, ctx, me, writes := m.st, m.ctx, m.me.ID, m.committed
 	return func() tea.Msg {
-		msg := readProgress(ctx, st, me, false)
+		msg := readProgress(ctx, st, me, paces)
 		msg.writes = writes
 		return msg
 	}
@@ -752,7 +775,7 @@ func (m *Model) saveNote(p *pairData, text string) tea.Cmd {
 // time left at their own pace.
 func (g *gradeState) progressText(m *Model) string {
 	if !g.counted {
-		return ""
+		return m.sty.muted.Render("counting pairs…")
 	}
 	s := m.sty
 	p, wk := g.progress, g.work
@@ -841,6 +864,9 @@ func (g *gradeState) view(m *Model, w, h int) []string {
 				s.muted.Render("  or build them: qrelbench synth, then qrelbench mine"),
 				s.muted.Render("  (both can also be started from the Runs screen: ctrl+r, n)."),
 				s.muted.Render("  Then press r here.")}
+		}
+		if g.done && !g.counted {
+			return []string{"", s.muted.Render("  No pair to serve you now; counting the workspace's pairs…")}
 		}
 		if g.done && g.work.Full > 0 {
 			return g.fullView(m, w)

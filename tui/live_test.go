@@ -57,7 +57,7 @@ func TestLivePairsAppear(t *testing.T) {
 	d := newDriver(t, f, Options{Annotator: "alice"}, 120, 40)
 	d.keys("tab", "j", "j") // Browse, third row selected
 	b := &d.m.browse
-	selected := b.idx.ids[b.rows[b.cursor]]
+	selected := b.idx.id(b.rowAt(b.cursor))
 	if !strings.Contains(d.screen(), "6 of 6 pairs") {
 		t.Fatalf("before:\n%s", d.screen())
 	}
@@ -68,7 +68,7 @@ func TestLivePairsAppear(t *testing.T) {
 	if !strings.Contains(s, "9 of 9 pairs") || !strings.Contains(s, "printer toner order") {
 		t.Fatalf("new pairs not shown after the poll:\n%s", s)
 	}
-	if got := b.idx.ids[b.rows[b.cursor]]; got != selected {
+	if got := b.idx.id(b.rowAt(b.cursor)); got != selected {
 		t.Fatalf("selection moved from pair %d to %d", selected, got)
 	}
 	x := b.idx
@@ -81,8 +81,8 @@ func TestLivePairsAppear(t *testing.T) {
 	d.keys("/")
 	d.typeText("toner")
 	d.keys("enter")
-	if len(b.rows) != 3 {
-		t.Fatalf("search toner: %d rows", len(b.rows))
+	if b.count() != 3 {
+		t.Fatalf("search toner: %d rows", b.count())
 	}
 	d.keys("esc")
 	// Stats counts them: the teacher's distribution has three more 2s.
@@ -114,7 +114,7 @@ func TestLiveKeepsSelectionUnderFilter(t *testing.T) {
 	d.keys("tab", "f", "f") // teacher ≠ student: p1, p4
 	b := &d.m.browse
 	d.keys("j")
-	if b.idx.ids[b.rows[b.cursor]] != f.pairs[4] {
+	if b.idx.id(b.rowAt(b.cursor)) != f.pairs[4] {
 		t.Fatal("p4 not selected")
 	}
 	other := otherProcess(t, f)
@@ -129,15 +129,15 @@ func TestLiveKeepsSelectionUnderFilter(t *testing.T) {
 	}
 	d.send(tickMsg{})
 	var shown []int64
-	for _, r := range b.rows {
-		shown = append(shown, b.idx.ids[r])
+	for i := range b.count() {
+		shown = append(shown, b.idx.id(b.rowAt(i)))
 	}
-	if fmt.Sprint(shown) != fmt.Sprint([]int64{f.pairs[1], f.pairs[4], f.pairs[5]}) || b.idx.ids[b.rows[b.cursor]] != f.pairs[4] {
-		t.Fatalf("after the poll: rows %v, cursor on %d", shown, b.idx.ids[b.rows[b.cursor]])
+	if fmt.Sprint(shown) != fmt.Sprint([]int64{f.pairs[1], f.pairs[4], f.pairs[5]}) || b.idx.id(b.rowAt(b.cursor)) != f.pairs[4] {
+		t.Fatalf("after the poll: rows %v, cursor on %d", shown, b.idx.id(b.rowAt(b.cursor)))
 	}
 	d.keys("r")
-	if len(b.rows) != 2 {
-		t.Fatalf("r re-applies the filter: %d rows", len(b.rows))
+	if b.count() != 2 {
+		t.Fatalf("r re-applies the filter: %d rows", b.count())
 	}
 }
 

@@ -191,14 +191,14 @@ func (m *Model) gradeKey(g int, status string) tea.KeyPressMsg {
 // rows), so that Browse shows where the Pair screen is.
 func (m *Model) browseSelect(id int64) bool {
 	b := &m.browse
-	if b.idx == nil || len(b.rows) == 0 {
+	if b.idx == nil || b.count() == 0 {
 		return false
 	}
-	if b.idx.ids[b.rows[b.cursor]] == id {
+	if cur, _ := b.selected(); cur == id {
 		return true
 	}
-	for i, r := range b.rows {
-		if b.idx.ids[r] == id {
+	if r := b.prevIdx.row(id); r >= 0 {
+		if i := b.indexOf(int32(r)); i >= 0 {
 			b.move(m, i-b.cursor)
 			return true
 		}
@@ -214,11 +214,11 @@ func (m *Model) neighbour(list screen, id int64, d int) (int64, bool) {
 		if !m.browseSelect(id) {
 			return 0, false
 		}
-		if i := b.cursor + d; i < 0 || i >= len(b.rows) {
+		if i := b.cursor + d; i < 0 || i >= b.count() {
 			return 0, false
 		}
 		b.move(m, d)
-		return b.idx.ids[b.rows[b.cursor]], true
+		return b.selected()
 	case scrSystems:
 		return m.systems.neighbour(id, d)
 	case scrAdjudicate:

@@ -12,7 +12,7 @@ func TestPairWalksBrowseList(t *testing.T) {
 	d := newDriver(t, f, Options{Annotator: "alice"}, 120, 40)
 	d.keys("tab") // Browse
 	b := &d.m.browse
-	rowPair := func(i int) int64 { return b.idx.ids[b.rows[i]] }
+	rowPair := func(i int) int64 { return b.idx.id(b.rowAt(int(i))) }
 	d.keys("enter")
 	if d.m.screen != scrPair || d.m.pair.id != rowPair(0) {
 		t.Fatalf("enter: screen %v pair %d", d.m.screen, d.m.pair.id)

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/qrelbench/qrelbench/store"
 )
 
 // Browse search: whole words (as the full-text indexes stem them, so
@@ -22,83 +24,139 @@ const (
 	inBody
 )
 
-// bitset is a set of document ids.
-type bitset []uint64
+// maxWords is how many words a search looks for (each is a bit of a
+// 32-bit mask per field); the filter line says when words were left out.
+const maxWords = 32
 
-func (s bitset) has(id int64) bool {
-	i := uint64(id) >> 6
-	return i < uint64(len(s)) && s[i]&(1<<(uint64(id)&63)) != 0
-}
-
-func newBitset(ids []int64) bitset {
-	var hi int64
-	for _, id := range ids {
-		hi = max(hi, id)
-	}
-	s := make(bitset, hi/64+1)
-	for _, id := range ids {
-		if id >= 0 {
-			s[id>>6] |= 1 << (uint64(id) & 63)
-		}
-	}
-	return s
-}
-
-// wordMatch is one search resolved: per word, the query ids and the
-// document sets that hold it; bound to an index, the queries as a flag per
-// dense query index.
+// wordMatch is one search resolved: per document, which words its title
+// (low 32 bits) and body (high 32 bits) hold; per query id, which words
+// its text holds; bound to an index, the latter by dense query index.
 type wordMatch struct {
-	text   string
-	words  []string
-	qids   [][]int64
-	titles []bitset
-	bodies []bitset
+	text    string
+	words   []string
+	dropped int // words past maxWords, not looked for
+	docs    []uint64
+	queries map[int64]uint32
 
 	bound *index
-	qok   [][]bool // per word, by dense query index of bound
+	qmask []uint32 // by dense query index of bound
+}
+
+// newWordMatch builds the masks from the words' matches (in a command:
+// this is proportional to the documents matched).
+func newWordMatch(text string, ws []store.WordMatches) *wordMatch {
+	w := &wordMatch{text: text, queries: map[int64]uint32{}}
+	if len(ws) > maxWords {
+		w.dropped = len(ws) - maxWords
+		ws = ws[:maxWords]
+	}
+	var hi int64 = -1
+	for _, x := range ws {
+		for _, id := range x.Titles {
+			hi = max(hi, id)
+		}
+		for _, id := range x.Bodies {
+			hi = max(hi, id)
+		}
+	}
+	w.docs = make([]uint64, hi+1)
+	for i, x := range ws {
+		w.words = append(w.words, x.Word)
+		for _, id := range x.Queries {
+			w.queries[id] |= 1 << i
+		}
+		for _, id := range x.Titles {
+			if id >= 0 {
+				w.docs[id] |= 1 << i
+			}
+		}
+		for _, id := range x.Bodies {
+			if id >= 0 {
+				w.docs[id] |= 1 << (32 + i)
+			}
+		}
+	}
+	return w
 }
 
 // bind maps the matching queries to x's dense indexes (again when the
 // index was rebuilt or grew new queries).
 func (w *wordMatch) bind(x *index) {
-	if w.bound == x && len(w.qok) > 0 && len(w.qok[0]) == len(x.qtext) {
+	if w.bound == x && len(w.qmask) == len(x.qtext) {
 		return
 	}
 	w.bound = x
-	w.qok = make([][]bool, len(w.words))
-	for i, ids := range w.qids {
-		ok := make([]bool, len(x.qtext))
-		for _, id := range ids {
-			if d, found := x.qdense[id]; found {
-				ok[d] = true
-			}
+	w.qmask = make([]uint32, len(x.qtext))
+	for id, mask := range w.queries {
+		if d, found := x.qdense[id]; found {
+			w.qmask[d] = mask
 		}
-		w.qok[i] = ok
 	}
+}
+
+// masks are the words row r's query, title and body hold.
+func (w *wordMatch) masks(x *index, r int32) (q, t, b uint32) {
+	q = w.qmask[x.qix[r]]
+	if d := x.dids[r]; int(d) < len(w.docs) {
+		m := w.docs[d]
+		t, b = uint32(m), uint32(m>>32)
+	}
+	return q, t, b
 }
 
 // fields says where the row matched (0: it does not: some word is in none
 // of its fields).
 func (w *wordMatch) fields(x *index, r int) uint8 {
-	var all uint8
-	q, d := x.qix[r], x.dids[r]
-	for i := range w.words {
-		var f uint8
-		if w.qok[i][q] {
-			f |= inQuery
-		}
-		if w.titles[i].has(d) {
-			f |= inTitle
-		}
-		if w.bodies[i].has(d) {
-			f |= inBody
-		}
-		if f == 0 {
-			return 0
-		}
-		all |= f
+	q, t, b := w.masks(x, int32(r))
+	if q|t|b != w.all() {
+		return 0
 	}
-	return all
+	return fieldBits(q, t, b)
+}
+
+func (w *wordMatch) all() uint32 { return uint32(1)<<len(w.words) - 1 }
+
+func fieldBits(q, t, b uint32) uint8 {
+	var f uint8
+	if q != 0 {
+		f |= inQuery
+	}
+	if t != 0 {
+		f |= inTitle
+	}
+	if b != 0 {
+		f |= inBody
+	}
+	return f
+}
+
+// keep keeps the rows that match, counting where they matched.
+func (w *wordMatch) keep(x *index, view []int32, in *[3]int) []int32 {
+	all := w.all()
+	out := view[:0]
+	docs, qmask, qix, dids := w.docs, w.qmask, x.qix, x.dids
+	for _, r := range view {
+		q := qmask[qix[r]]
+		var t, b uint32
+		if d := dids[r]; int(d) < len(docs) {
+			m := docs[d]
+			t, b = uint32(m), uint32(m>>32)
+		}
+		if q|t|b != all {
+			continue
+		}
+		if q != 0 {
+			in[0]++
+		}
+		if t != 0 {
+			in[1]++
+		}
+		if b != 0 {
+			in[2]++
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // fieldsText is the "in" column: q, t, b where the search matched.
@@ -143,13 +201,7 @@ func (b *browseState) searchCmd(m *Model) tea.Cmd {
 		if err != nil {
 			return searchMsg{seq: seq, err: err}
 		}
-		w := &wordMatch{text: text}
-		for _, x := range ws {
-			w.words = append(w.words, x.Word)
-			w.qids = append(w.qids, x.Queries)
-			w.titles = append(w.titles, newBitset(x.Titles))
-			w.bodies = append(w.bodies, newBitset(x.Bodies))
-		}
+		w := newWordMatch(text, ws)
 		return searchMsg{seq: seq, match: w}
 	}
 }
@@ -176,7 +228,11 @@ func (b *browseState) searchDesc() string {
 	case len(w.words) == 0:
 		return fmt.Sprintf("search %q: no words to look for", b.search)
 	}
-	return fmt.Sprintf("words %q in query %d · title %d · body %d", strings.Join(w.words, " "), b.inCount[0], b.inCount[1], b.inCount[2])
+	desc := fmt.Sprintf("words %q in query %d · title %d · body %d", strings.Join(w.words, " "), b.inCount[0], b.inCount[1], b.inCount[2])
+	if w.dropped > 0 {
+		desc += fmt.Sprintf(" (the first %d words; %d more not looked for)", maxWords, w.dropped)
+	}
+	return desc
 }
 
 // searching is whether a search with words filters the rows.

@@ -108,27 +108,30 @@ func computeStats(ctx context.Context, st *store.Store, labs []store.Labeler, co
 		res.n[i] = make([]int, n)
 		res.conf[i] = make([][]int, n)
 	}
-	var a, b []int
+	// One pass per pair of labelers straight into the k×k table (no
+	// per-pair slices: ten million pairs would take 160 MB).
 	for i := 0; i < n; i++ {
 		for j := i; j < n; j++ {
-			a, b = a[:0], b[:0]
 			ci, cj := keep[i], keep[j]
+			conf := make([]int, k*k)
+			both := 0
 			for r := range ci {
-				if x, y := ci[r], cj[r]; x >= 0 && y >= 0 {
-					a = append(a, int(x))
-					b = append(b, int(y))
+				x, y := int(ci[r])-lo, int(cj[r])-lo
+				if x >= 0 && y >= 0 && x < k && y < k {
+					conf[x*k+y]++
+					both++
 				}
 			}
-			kv, ok := benchmark.CohenKappa(a, b, lo, hi, benchmark.Unweighted)
-			if !ok {
+			conf64 := make([]int64, len(conf))
+			for t, c := range conf {
+				conf64[t] = int64(c)
+			}
+			kv, ok := benchmark.KappaFromConfusion(conf64, k, benchmark.Unweighted)
+			if !ok || both == 0 {
 				kv = math.NaN()
 			}
 			res.kappa[i][j], res.kappa[j][i] = kv, kv
-			res.n[i][j], res.n[j][i] = len(a), len(a)
-			conf := make([]int, k*k)
-			for t := range a {
-				conf[(a[t]-lo)*k+(b[t]-lo)]++
-			}
+			res.n[i][j], res.n[j][i] = both, both
 			res.conf[i][j] = conf
 			tr := make([]int, k*k)
 			for x := 0; x < k; x++ {
@@ -285,7 +288,7 @@ func gradeGlyphs(k int) []string {
 func (s *statsState) view(m *Model, w, h int) []string {
 	st := m.sty
 	if m.browse.idx == nil {
-		return []string{"", st.muted.Render("  indexing pairs…")}
+		return []string{"", st.muted.Render("  " + m.browse.loadingText(m))}
 	}
 	if s.res == nil {
 		return []string{"", st.muted.Render("  computing…")}

@@ -233,16 +233,16 @@ func TestBrowseFollowsNewGrades(t *testing.T) {
 	d := newDriver(t, f, Options{Annotator: "alice"}, 120, 40)
 	d.keys("2", "tab", "f", "f") // teacher ≠ student: p1, p4
 	b := &d.m.browse
-	if len(b.rows) != 2 {
-		t.Fatalf("teacher ≠ student: %d rows", len(b.rows))
+	if b.count() != 2 {
+		t.Fatalf("teacher ≠ student: %d rows", b.count())
 	}
 	j := store.Judgment{PairID: f.pairs[5], LabelerID: f.teacher.ID, Grade: 1, Status: store.StatusOK} // student 2
 	if err := f.st.PutJudgment(context.Background(), &j); err != nil {
 		t.Fatal(err)
 	}
 	d.send(tickMsg{})
-	if len(b.rows) != 3 || b.idx.ids[b.rows[2]] != f.pairs[5] {
-		t.Fatalf("after the poll: %d rows", len(b.rows))
+	if b.count() != 3 || b.idx.id(b.rowAt(2)) != f.pairs[5] {
+		t.Fatalf("after the poll: %d rows", b.count())
 	}
 	if c := b.idx.cols[b.idx.teacher][b.idx.row(f.pairs[5])]; c != 1 {
 		t.Fatalf("teacher's cell %d, want 1", c)

@@ -410,7 +410,7 @@ func TestBrowseFilters(t *testing.T) {
 		t.Fatal("browse index not loaded")
 	}
 	b := &d.m.browse
-	count := func() int { return len(b.rows) }
+	count := func() int { return b.count() }
 	if count() != 6 {
 		t.Fatalf("all: %d rows", count())
 	}
@@ -432,7 +432,7 @@ func TestBrowseFilters(t *testing.T) {
 		t.Fatalf("f did not cycle back: %d", count())
 	}
 	// The filters kept the last pair they showed selected: p4.
-	if got := x0(b).ids[b.rows[b.cursor]]; got != f.pairs[4] {
+	if got := x0(b).id(b.rowAt(b.cursor)); got != f.pairs[4] {
 		t.Fatalf("selection after cycling the filters: pair %d, want %d", got, f.pairs[4])
 	}
 	// Model ≠ human: grade pair 1 as 3 from the table (teacher 0, student 1).
@@ -468,18 +468,18 @@ func TestBrowseFilters(t *testing.T) {
 	// stays selected where the sort put it.
 	d.keys("esc")
 	x := b.idx
-	selected := x.ids[b.rows[b.cursor]]
+	selected := x.id(b.rowAt(b.cursor))
 	d.keys("o")
-	first := x.cols[b.sortCol-2][b.rows[0]]
+	first := x.cols[b.sortCol-2][b.rowAt(0)]
 	if b.sortCol != 2 || first != 3 {
 		t.Fatalf("sort by teacher: col %d first %d", b.sortCol, first)
 	}
-	if got := x.ids[b.rows[b.cursor]]; got != selected {
+	if got := x.id(b.rowAt(b.cursor)); got != selected {
 		t.Fatalf("sorting moved the selection from pair %d to %d", selected, got)
 	}
 	// Enter opens the selected pair.
 	d.keys("g", "enter")
-	if d.m.screen != scrPair || d.m.pair.data == nil || d.m.pair.id != x.ids[b.rows[0]] {
+	if d.m.screen != scrPair || d.m.pair.data == nil || d.m.pair.id != x.id(b.rowAt(0)) {
 		t.Fatalf("enter: screen %v pair %d", d.m.screen, d.m.pair.id)
 	}
 	d.keys("esc")

@@ -74,8 +74,8 @@ func TestUncertainSelectsAMinority(t *testing.T) {
 	// 30 pairs with probabilities: the tenth is 3 — p4 (margin 0) and the
 	// two new pairs of margin 0.01 and 0.02.
 	var got []int64
-	for _, r := range b.rows {
-		got = append(got, b.idx.ids[r])
+	for i := range b.count() {
+		got = append(got, b.idx.id(b.rowAt(i)))
 	}
 	want := append([]int64{f.pairs[4]}, least...)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -98,7 +98,7 @@ func TestUncertainNeverConfident(t *testing.T) {
 	}
 	d := newDriver(t, f, Options{Annotator: "alice"}, 140, 40)
 	d.keys("tab", "F")
-	if len(d.m.browse.rows) != 0 || !strings.Contains(d.screen(), "none of 6 pairs has a top-2 margin ≤ 0.50") {
-		t.Fatalf("%d rows:\n%s", len(d.m.browse.rows), d.screen())
+	if d.m.browse.count() != 0 || !strings.Contains(d.screen(), "none of 6 pairs has a top-2 margin ≤ 0.50") {
+		t.Fatalf("%d rows:\n%s", d.m.browse.count(), d.screen())
 	}
 }

@@ -61,11 +61,19 @@ func CacheDir() string {
 	return os.TempDir()
 }
 
+// CachedPath is where Cached keeps the workspace for p in dir, and whether
+// it is there (built): for measurements that must not build one.
+func CachedPath(dir string, p Params) (string, bool) {
+	path := filepath.Join(dir, p.name())
+	_, err := os.Stat(path)
+	return path, err == nil
+}
+
 // Cached returns the path of the workspace for p in dir, building it first
 // when it is not there (progress, if not nil, hears what is going on).
 func Cached(ctx context.Context, dir string, p Params, progress io.Writer) (string, error) {
-	path := filepath.Join(dir, p.name())
-	if _, err := os.Stat(path); err == nil {
+	path, built := CachedPath(dir, p)
+	if built {
 		return path, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
