@@ -13,7 +13,7 @@ import (
 
 // benchWorkspace builds nq queries × nd short documents, every query paired
 // with every document.
-func benchWorkspace(b *testing.B, nq, nd int) *store.Store {
+func benchWorkspace(b testing.TB, nq, nd int) *store.Store {
 	b.Helper()
 	st := newWorkspace(b, "0-3")
 	ctx := context.Background()

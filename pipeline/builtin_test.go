@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"math"
 	"testing"
 
@@ -157,5 +158,41 @@ func TestBuiltinGradeDoesNotDependOnPending(t *testing.T) {
 				t.Errorf("%s %s: %d/%g at once, %d/%g in parts", name, k, a[k].Grade, a[k].Expected, b[k].Grade, b[k].Expected)
 			}
 		}
+	}
+}
+
+// TestLabelInProcessCancelResume: an in-process run stopped (Ctrl-C) after
+// its first commit keeps what it committed, its counts equal to its
+// judgments; the rerun resumes it and grades only the rest, each pair
+// once in the history.
+func TestLabelInProcessCancelResume(t *testing.T) {
+	st := benchWorkspace(t, 200, 100) // 20,000 pairs: about ten chunks
+	const n = 20000
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	run1, err := Label(ctx, st, LabelOptions{Labeler: "lexical", Progress: func(p Progress) {
+		if p.Done > 0 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled run returned %v", err)
+	}
+	lab, _ := st.Labeler(context.Background(), "lexical")
+	stored, _ := st.Run(context.Background(), run1.ID)
+	got := len(judgments(t, st, lab.ID))
+	if stored.Status != store.RunInterrupted || stored.Done != got || got == 0 || got >= n || stored.Total != n {
+		t.Fatalf("interrupted run %+v with %d judgments", stored, got)
+	}
+	run2, err := Label(context.Background(), st, LabelOptions{Labeler: "lexical"})
+	if err != nil || run2.ID != run1.ID || run2.Status != store.RunDone || run2.Done != n || run2.Total != n {
+		t.Fatalf("resumed run %+v: %v", run2, err)
+	}
+	var rows, pairs int
+	if err := st.DB().QueryRow(`SELECT count(*), count(DISTINCT pair_id) FROM judgment_history WHERE labeler_id = ?`, lab.ID).Scan(&rows, &pairs); err != nil {
+		t.Fatal(err)
+	}
+	if rows != n || pairs != n {
+		t.Fatalf("%d history rows over %d pairs, want %d each", rows, pairs, n)
 	}
 }

@@ -374,7 +374,9 @@ func gradeInProcess(ctx context.Context, st *store.Store, filter store.PairFilte
 	err := func() error {
 		defer close(results)
 		sent := 0
-		perQuery := 10.0 // pairs per query, as seen so far: sizes the next chunk
+		// pairs per query as seen so far, which sizes the next chunk: the
+		// first is of 16 queries
+		perQuery := float64(inProcessChunk) / 16
 		for len(queryIDs) > 0 {
 			if workCtx.Err() != nil || limit > 0 && sent >= limit {
 				return nil
@@ -410,13 +412,11 @@ func gradeInProcess(ctx context.Context, st *store.Store, filter store.PairFilte
 				js = append(js, gj...)
 			}
 			perQuery = max(1, float64(pairs)/float64(n))
-			if len(js) == 0 {
-				continue
-			}
-			select {
-			case results <- js:
-			case <-workCtx.Done():
-				return nil
+			if len(js) > 0 {
+				// Handed over even when the run is stopping: the writer
+				// commits (or, after a failed commit, discards) everything
+				// until results is closed, so Ctrl-C loses nothing graded.
+				results <- js
 			}
 		}
 		return nil

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -29,21 +31,31 @@ type CandidateGroup struct {
 // candidateSelect reads the pairs of a list of queries (a JSON array, one
 // parameter however many) with their texts, the mined score, the FTS5
 // docsize record of the document (for candidate-only BM25) and, first, the
-// pending flag (a filter's cond).
+// pending flag (a filter's cond). It has no ORDER BY: SQLite would copy
+// every row, texts and all, into a sorter; CandidateGroups sorts the rows
+// it read instead.
 const candidateSelect = `SELECT p.id, p.query_id, p.doc_id, p.source, COALESCE(p.bm25_rank, 0), COALESCE(p.bm25_score, 0), COALESCE(p.run_id, 0),
 	CASE WHEN p.source = 'bm25' THEN p.bm25_score END, q.ext_id, q.text,
 	d.ext_id, d.title, d.body, d.url, d.author, d.modified, d.type, z.sz
 	FROM pairs p JOIN queries q ON q.id = p.query_id JOIN documents d ON d.id = p.doc_id
 	LEFT JOIN documents_fts_docsize z ON z.id = d.id
-	WHERE p.query_id IN (SELECT value FROM json_each(?)) ORDER BY p.query_id, p.id`
+	WHERE p.query_id IN (SELECT value FROM json_each(?))`
+
+// candidateRow is a row of candidateSelect.
+type candidateRow struct {
+	v       PairView
+	pending bool
+	mined   sql.NullFloat64
+	sz      []byte
+}
 
 // CandidateGroups reads the candidate groups of the given queries, in query
 // id order, in one statement: f selects the pending pairs (its Limit is
 // ignored); a query with no pair is left out, one with none pending has no
-// Pending and no BM25 scores. It is what in-process
-// grading reads, a chunk of queries at a time: its cost per pair does not
-// depend on the size of the corpus (documents are read by id, the BM25 of
-// a pair is computed from its document with cached corpus statistics).
+// Pending and no BM25 scores. It is what in-process grading reads, a chunk
+// of queries at a time: its cost per pair does not depend on the size of
+// the corpus (documents are read by id, the BM25 of a pair is computed
+// from its document with cached corpus statistics).
 func (s *Store) CandidateGroups(ctx context.Context, queryIDs []int64, f PairFilter) ([]CandidateGroup, error) {
 	if len(queryIDs) == 0 {
 		return nil, nil
@@ -53,11 +65,21 @@ func (s *Store) CandidateGroups(ctx context.Context, queryIDs []int64, f PairFil
 		return nil, err
 	}
 	cond, args := f.cond(time.Now())
-	rows, err := s.h.QueryContext(ctx, `SELECT (`+cond+`), `+candidateSelect[len(`SELECT `):], append(args, string(ids))...)
+	cands, err := queryAll(ctx, s.h, func(sc scanner) (candidateRow, error) {
+		var r candidateRow
+		var mod string
+		v := &r.v
+		err := sc.Scan(&r.pending, &v.ID, &v.QueryID, &v.DocID, &v.Source, &v.BM25Rank, &v.BM25Score, &v.RunID, &r.mined,
+			&v.QueryExtID, &v.QueryText, &v.Doc.ExtID, &v.Doc.Title, &v.Doc.Body, &v.Doc.URL, &v.Doc.Author, &mod, &v.Doc.Type, &r.sz)
+		v.Doc.ID, v.Doc.Modified = v.DocID, parseTime(mod)
+		return r, err
+	}, `SELECT (`+cond+`), `+candidateSelect[len(`SELECT `):], append(args, string(ids))...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	slices.SortFunc(cands, func(a, b candidateRow) int {
+		return cmp.Or(cmp.Compare(a.v.QueryID, b.v.QueryID), cmp.Compare(a.v.ID, b.v.ID))
+	})
 	var (
 		groups []CandidateGroup
 		todo   []docSize // the candidates to score
@@ -65,39 +87,24 @@ func (s *Store) CandidateGroups(ctx context.Context, queryIDs []int64, f PairFil
 	)
 	// A group with nothing pending is kept (its Pairs say how much was
 	// read) but not scored.
-	for rows.Next() {
-		var (
-			v       PairView
-			pending bool
-			mined   sql.NullFloat64
-			mod     string
-			sz      []byte
-		)
-		if err := rows.Scan(&pending, &v.ID, &v.QueryID, &v.DocID, &v.Source, &v.BM25Rank, &v.BM25Score, &v.RunID, &mined,
-			&v.QueryExtID, &v.QueryText, &v.Doc.ExtID, &v.Doc.Title, &v.Doc.Body, &v.Doc.URL, &v.Doc.Author, &mod, &v.Doc.Type, &sz); err != nil {
-			return nil, err
-		}
-		v.Doc.ID, v.Doc.Modified = v.DocID, parseTime(mod)
-		if n := len(groups); n == 0 || groups[n-1].QueryID != v.QueryID {
+	for _, r := range cands {
+		if n := len(groups); n == 0 || groups[n-1].QueryID != r.v.QueryID {
 			if n > 0 && len(groups[n-1].Pending) == 0 {
 				todo = todo[:first]
 			}
-			groups = append(groups, CandidateGroup{QueryID: v.QueryID, QueryText: v.QueryText, BM25: map[int64]float64{}})
+			groups = append(groups, CandidateGroup{QueryID: r.v.QueryID, QueryText: r.v.QueryText, BM25: map[int64]float64{}})
 			first = len(todo)
 		}
 		g := &groups[len(groups)-1]
-		if pending {
+		if r.pending {
 			g.Pending = append(g.Pending, len(g.Pairs))
 		}
-		g.Pairs = append(g.Pairs, v)
-		if mined.Valid {
-			g.BM25[v.DocID] = mined.Float64
+		g.Pairs = append(g.Pairs, r.v)
+		if r.mined.Valid {
+			g.BM25[r.v.DocID] = r.mined.Float64
 		} else {
-			todo = append(todo, docSize{group: len(groups) - 1, pair: len(g.Pairs) - 1, sz: sz})
+			todo = append(todo, docSize{group: len(groups) - 1, pair: len(g.Pairs) - 1, sz: r.sz})
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	if n := len(groups); n > 0 && len(groups[n-1].Pending) == 0 {
 		todo = todo[:first]

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -110,13 +111,79 @@ func (s *Store) PutJudgments(ctx context.Context, js []Judgment) error {
 // first: a few statement texts to prepare once, whatever the batch size.
 var judgmentRows = []int{256, 64, 16, 4, 1}
 
+// judgmentUpsert is what a judgment of a pair the labeler has judged before
+// replaces.
+const judgmentUpsert = ` ON CONFLICT(pair_id, labeler_id) DO UPDATE SET grade=excluded.grade, status=excluded.status, probs=excluded.probs, expected=excluded.expected,
+	reason=excluded.reason, raw=excluded.raw, note=excluded.note, tokens_in=excluded.tokens_in, tokens_out=excluded.tokens_out,
+	latency_ms=excluded.latency_ms, cost_usd=excluded.cost_usd, attempts=excluded.attempts, prompt_version=excluded.prompt_version,
+	run_id=excluded.run_id, retrying=excluded.retrying, updated_at=excluded.updated_at`
+
+// judgmentSQL are putJudgmentRows' statements for n rows: the history
+// rows, then the judgments. History comes first: it records what each
+// judgment was before this change, in the order of the batch (the ids
+// PutJudgment would give). The lean pair binds, per row, only what an
+// in-process grader's judgments differ in (see leanJudgments).
+type judgmentSQL struct{ history, current string }
+
+var judgmentSQLs sync.Map // [2]int{lean, n} -> judgmentSQL
+
+func judgmentStatements(lean bool, n int) judgmentSQL {
+	k := [2]int{0, n}
+	if lean {
+		k[0] = 1
+	}
+	if q, ok := judgmentSQLs.Load(k); ok {
+		return q.(judgmentSQL)
+	}
+	const cols = `INSERT INTO judgments(pair_id, labeler_id, grade, status, probs, expected, reason, raw, note, tokens_in, tokens_out, latency_ms, cost_usd, attempts, prompt_version, run_id, retrying, created_at, updated_at) `
+	q := judgmentSQL{
+		history: `INSERT INTO judgment_history(pair_id, labeler_id, action, grade, status, note, prev_grade, prev_status, prev_note, run_id, retrying, at)
+			SELECT v.column2, v.column3, 'set', v.column4, v.column5, v.column6, j.grade, j.status, j.note, v.column7, v.column8, v.column9
+			FROM (VALUES ` + rowsOf(n, "(?,?,?,?,?,?,?,?,?)") + `) v LEFT JOIN judgments j ON j.pair_id = v.column2 AND j.labeler_id = v.column3
+			ORDER BY v.column1`,
+		current: cols + `VALUES ` + rowsOf(n, "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") + judgmentUpsert,
+	}
+	if lean {
+		// parameters: labeler, run, time, the rows, labeler
+		q.history = `INSERT INTO judgment_history(pair_id, labeler_id, action, grade, status, note, prev_grade, prev_status, prev_note, run_id, retrying, at)
+			SELECT v.column2, ?1, 'set', v.column3, v.column4, '', j.grade, j.status, j.note, ?2, 0, ?3
+			FROM (VALUES ` + rowsOf(n, "(?,?,?,?)") + `) v LEFT JOIN judgments j ON j.pair_id = v.column2 AND j.labeler_id = ?1
+			ORDER BY v.column1`
+		// parameters: labeler, prompt version, run, time, the rows
+		q.current = cols + `SELECT v.column1, ?1, v.column2, v.column3, v.column4, v.column5, '', '', '', 0, 0, 0, 0, 0, ?2, ?3, 0, ?4, ?4
+			FROM (VALUES ` + rowsOf(n, "(?,?,?,?,?)") + `) v WHERE true` + judgmentUpsert
+	}
+	judgmentSQLs.Store(k, q)
+	return q
+}
+
+// leanJudgments reports whether js are all of one labeler, run and prompt
+// version, and carry nothing but a status, grade, probabilities and
+// expected grade (no reason, raw answer, note, tokens, latency, cost,
+// attempts or retry): what in-process graders write, by the thousand.
+func leanJudgments(js []Judgment) bool {
+	for i := range js {
+		j := &js[i]
+		if j.LabelerID != js[0].LabelerID || j.RunID != js[0].RunID || j.PromptVersion != js[0].PromptVersion ||
+			j.Reason != "" || j.Raw != "" || j.Note != "" || j.TokensIn != 0 || j.TokensOut != 0 || j.LatencyMS != 0 ||
+			j.CostUSD != 0 || j.Attempts != 0 || j.Retrying {
+			return false
+		}
+	}
+	return true
+}
+
 // putJudgmentRows records judgments of distinct pairs (or labelers) with
 // their history rows, in statements of judgmentRows rows each (inside a
 // transaction).
 func (s *Store) putJudgmentRows(ctx context.Context, js []Judgment) error {
+	if len(js) == 0 {
+		return nil
+	}
 	t := now()
-	hist := make([]any, 0, 9*judgmentRows[0])
-	cur := make([]any, 0, 19*judgmentRows[0])
+	lean := leanJudgments(js)
+	hist := make([]any, 0, 9*judgmentRows[0]+4)
+	cur := make([]any, 0, 19*judgmentRows[0]+4)
 	for len(js) > 0 {
 		n := judgmentRows[len(judgmentRows)-1]
 		for _, r := range judgmentRows {
@@ -128,6 +195,11 @@ func (s *Store) putJudgmentRows(ctx context.Context, js []Judgment) error {
 		part := js[:n]
 		js = js[n:]
 		hist, cur = hist[:0], cur[:0]
+		if lean {
+			j := &part[0]
+			hist = append(hist, j.LabelerID, nullID(j.RunID), t)
+			cur = append(cur, j.LabelerID, j.PromptVersion, nullID(j.RunID), t)
+		}
 		for i := range part {
 			j := &part[i]
 			var grade, expected any
@@ -142,16 +214,17 @@ func (s *Store) putJudgmentRows(ctx context.Context, js []Judgment) error {
 				b, _ := json.Marshal(j.Probs)
 				probs = string(b)
 			}
+			if lean {
+				hist = append(hist, i, j.PairID, grade, j.Status)
+				cur = append(cur, j.PairID, grade, j.Status, probs, expected)
+				continue
+			}
 			hist = append(hist, i, j.PairID, j.LabelerID, grade, j.Status, j.Note, nullID(j.RunID), j.Retrying, t)
 			cur = append(cur, j.PairID, j.LabelerID, grade, j.Status, probs, expected, j.Reason, j.Raw, j.Note, j.TokensIn, j.TokensOut,
 				j.LatencyMS, j.CostUSD, j.Attempts, j.PromptVersion, nullID(j.RunID), j.Retrying, t, t)
 		}
-		// History first: it records what each judgment was before this
-		// change, in the order of the batch (the ids PutJudgment would give).
-		res, err := s.exec(ctx, `INSERT INTO judgment_history(pair_id, labeler_id, action, grade, status, note, prev_grade, prev_status, prev_note, run_id, retrying, at)
-			SELECT v.column2, v.column3, 'set', v.column4, v.column5, v.column6, j.grade, j.status, j.note, v.column7, v.column8, v.column9
-			FROM (VALUES `+rowsOf(n, "(?,?,?,?,?,?,?,?,?)")+`) v LEFT JOIN judgments j ON j.pair_id = v.column2 AND j.labeler_id = v.column3
-			ORDER BY v.column1`, hist...)
+		q := judgmentStatements(lean, n)
+		res, err := s.exec(ctx, q.history, hist...)
 		if err != nil {
 			return err
 		}
@@ -162,12 +235,7 @@ func (s *Store) putJudgmentRows(ctx context.Context, js []Judgment) error {
 		for i := range part {
 			part[i].HistoryID = last - int64(n-1-i) // rowids of one INSERT are consecutive
 		}
-		if _, err := s.exec(ctx, `INSERT INTO judgments(pair_id, labeler_id, grade, status, probs, expected, reason, raw, note, tokens_in, tokens_out, latency_ms, cost_usd, attempts, prompt_version, run_id, retrying, created_at, updated_at)
-		VALUES `+rowsOf(n, "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")+`
-		ON CONFLICT(pair_id, labeler_id) DO UPDATE SET grade=excluded.grade, status=excluded.status, probs=excluded.probs, expected=excluded.expected,
-			reason=excluded.reason, raw=excluded.raw, note=excluded.note, tokens_in=excluded.tokens_in, tokens_out=excluded.tokens_out,
-			latency_ms=excluded.latency_ms, cost_usd=excluded.cost_usd, attempts=excluded.attempts, prompt_version=excluded.prompt_version,
-			run_id=excluded.run_id, retrying=excluded.retrying, updated_at=excluded.updated_at`, cur...); err != nil {
+		if _, err := s.exec(ctx, q.current, cur...); err != nil {
 			return err
 		}
 	}

@@ -8,8 +8,15 @@ import (
 
 // TestPutJudgmentsAsOneByOne: a batch (larger than one statement, with a
 // pair twice, an update of a graded pair) leaves the judgments, the
-// history and its ids exactly as PutJudgment one judgment at a time does.
+// history and its ids exactly as PutJudgment one judgment at a time does,
+// both a model run's judgments and the lean ones of in-process graders.
 func TestPutJudgmentsAsOneByOne(t *testing.T) {
+	for _, lean := range []bool{false, true} {
+		t.Run(fmt.Sprint("lean=", lean), func(t *testing.T) { testPutJudgments(t, lean) })
+	}
+}
+
+func testPutJudgments(t *testing.T, lean bool) {
 	ctx := context.Background()
 	build := func() (*Store, []Judgment) {
 		st := newTestStore(t, "0-3")
@@ -37,11 +44,22 @@ func TestPutJudgmentsAsOneByOne(t *testing.T) {
 		if err := st.PutJudgment(ctx, &Judgment{PairID: pairs[0], LabelerID: lab.ID, Grade: 1, Status: StatusOK, Note: "before"}); err != nil {
 			t.Fatal(err)
 		}
+		run := Run{Kind: RunLabeling, LabelerID: lab.ID}
+		if err := st.StartRun(ctx, &run); err != nil {
+			t.Fatal(err)
+		}
 		var js []Judgment
 		for i, p := range pairs {
-			js = append(js, Judgment{PairID: p, LabelerID: lab.ID, Grade: i % 4, Status: StatusOK, Probs: []float64{0.25, 0.25, 0.25, 0.25},
-				Expected: float64(i%4) + 0.5, HasExpected: true, TokensIn: i, Reason: fmt.Sprint("r", i)})
-			if i == 5 {
+			j := Judgment{PairID: p, LabelerID: lab.ID, Grade: i % 4, Status: StatusOK, Probs: []float64{0.25, 0.25, 0.25, 0.25},
+				Expected: float64(i%4) + 0.5, HasExpected: i%7 != 0, RunID: run.ID, PromptVersion: "v1"}
+			if !lean {
+				j.TokensIn, j.Reason = i, fmt.Sprint("r", i)
+			}
+			js = append(js, j)
+			if i == 5 && lean {
+				js = append(js, Judgment{PairID: p, LabelerID: lab.ID, Grade: 3, Status: StatusOK, RunID: run.ID, PromptVersion: "v1"})
+			}
+			if i == 5 && !lean {
 				// a failed attempt retried at once, then the verdict, in one batch
 				js[len(js)-1] = Judgment{PairID: p, LabelerID: lab.ID, Status: StatusUnparseable, Retrying: true, Raw: "??"}
 				js = append(js, Judgment{PairID: p, LabelerID: lab.ID, Grade: 2, Status: StatusOK})
@@ -58,6 +76,9 @@ func TestPutJudgmentsAsOneByOne(t *testing.T) {
 		if err := one.PutJudgment(ctx, &js1[i]); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if leanJudgments(js) != lean {
+		t.Fatalf("lean %v judgments taken for lean %v", lean, !lean)
 	}
 	for i := range js {
 		if js[i].HistoryID != js1[i].HistoryID || js[i].HistoryID == 0 {
@@ -99,9 +120,9 @@ func TestPutJudgmentsAsOneByOne(t *testing.T) {
 			}
 		}
 	}
-	// and the retried pair's verdict undoes back to its failed attempt
+	// and the second change of pair 5 undoes back to its first
 	c, err := bulk.UndoChange(ctx, js[6].LabelerID, js[6].HistoryID)
-	if err != nil || !c.Had || c.PrevStatus != StatusUnparseable {
-		t.Fatalf("undo of the verdict after a retry: %+v %v", c, err)
+	if err != nil || !c.Had || c.PrevStatus != js[5].Status || c.PrevGrade != js[5].Grade {
+		t.Fatalf("undo of pair 5's second change: %+v %v", c, err)
 	}
 }
