@@ -2,11 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"math"
 	"path/filepath"
 	"slices"
-	"sort"
 	"testing"
 
 	"github.com/qrelbench/qrelbench/pipeline/features"
@@ -119,9 +119,9 @@ func TestInProcessGradesUnchangedOnSharedData(t *testing.T) {
 }
 
 // referenceFeatures is the feature inputs of a query's pairs (all of them,
-// in pair id order) as in-process grading computed them before it read
+// in pair id order) from what in-process grading read before it read
 // queries in chunks: the candidates and mined scores from QueryCandidates,
-// BM25Scores for the others, ranked with ties by document id.
+// BM25Scores for the others, a query at a time.
 func referenceFeatures(ctx context.Context, st *store.Store, group []store.PairView) ([]features.Pair, error) {
 	cands, scores, err := st.QueryCandidates(ctx, group[0].QueryID)
 	if err != nil {
@@ -138,27 +138,8 @@ func referenceFeatures(ctx context.Context, st *store.Store, group []store.PairV
 		return nil, err
 	}
 	maps.Copy(scores, fresh)
-	sort.Slice(cands, func(i, j int) bool {
-		si, sj := scores[cands[i]], scores[cands[j]]
-		if si != sj {
-			return si > sj
-		}
-		return cands[i] < cands[j]
-	})
-	rank := make(map[int64]int, len(cands))
-	maxScore := 0.0
-	for i, id := range cands {
-		if scores[id] > 0 {
-			rank[id] = i + 1
-		}
-		maxScore = max(maxScore, scores[id])
+	if len(cands) != len(group) {
+		return nil, fmt.Errorf("query %d: %d candidates, %d pairs", group[0].QueryID, len(cands), len(group))
 	}
-	out := make([]features.Pair, len(group))
-	for i, v := range group {
-		out[i] = features.Pair{
-			Query: v.QueryText, Title: v.Doc.Title, Body: v.Doc.Body, URL: v.Doc.URL, Author: v.Doc.Author, Type: v.Doc.Type,
-			Modified: v.Doc.Modified, BM25: scores[v.DocID], BM25Rank: rank[v.DocID], BM25Max: maxScore, NCandidates: len(cands),
-		}
-	}
-	return out, nil
+	return groupFeatures(store.CandidateGroup{QueryID: group[0].QueryID, QueryText: group[0].QueryText, Pairs: group, BM25: scores}), nil
 }

@@ -433,18 +433,7 @@ func (w *writer) consumeChunks(in <-chan []store.Judgment, onError func()) error
 	var batch []store.Judgment
 	for js := range in {
 		batch = append(batch[:0], js...)
-	fill:
-		for len(batch) < inProcessCommit {
-			select {
-			case more, ok := <-in:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, more...)
-			default:
-				break fill
-			}
-		}
+		gather(in, func(more []store.Judgment) { batch = append(batch, more...) }, func() bool { return len(batch) >= inProcessCommit })
 		for i := range batch {
 			batch[i].RunID = w.run.ID
 		}
@@ -511,18 +500,7 @@ func (w *writer) consume(in <-chan answer, onError func()) error {
 	var err error
 	for a := range in {
 		batch = append(batch[:0], a)
-	fill:
-		for len(batch) < flushSize {
-			select {
-			case a, ok := <-in:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, a)
-			default:
-				break fill
-			}
-		}
+		gather(in, func(a answer) { batch = append(batch, a) }, func() bool { return len(batch) >= flushSize })
 		if err == nil {
 			js = js[:0]
 			for _, a := range batch {
@@ -540,6 +518,22 @@ func (w *writer) consume(in <-chan answer, onError func()) error {
 		}
 	}
 	return err
+}
+
+// gather adds to a batch what has already arrived on in, without waiting
+// for more, until full says it is full or in is closed.
+func gather[T any](in <-chan T, add func(T), full func() bool) {
+	for !full() {
+		select {
+		case v, ok := <-in:
+			if !ok {
+				return
+			}
+			add(v)
+		default:
+			return
+		}
+	}
 }
 
 // tally is what a batch of judgments adds to its run, and the reason of its
