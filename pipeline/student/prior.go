@@ -141,6 +141,7 @@ type priorProblem struct {
 	c    []float64 // lexical bin edges (k+1)/K
 	t    []float64 // scratch: thresholds
 	gt   []float64 // scratch: threshold gradient
+	ds   []float64 // scratch: each example's score, then its derivative
 	gaps gapTerms
 }
 
@@ -201,6 +202,10 @@ func (pp *priorProblem) fitScale(epochs int) float64 {
 type correctionLoss struct {
 	pp     *priorProblem
 	lambda float64
+	// the last value's point, a = e^ψ, the gradient's sum in a and ψ's
+	// distance from its prior
+	theta       []float64
+	a, ga, dpsi float64
 }
 
 // start writes the lexical point at temperature a into theta.
@@ -220,7 +225,17 @@ func (o *correctionLoss) start(theta []float64, a float64) {
 	}
 }
 
-func (o *correctionLoss) eval(theta, g []float64) float64 {
+// value returns the objective at theta and keeps what gradient needs: each
+// example's derivative in its score, and the gradient in ψ and in the
+// thresholds. The line search asks for the gradient only at the points it
+// accepts, so the product of the inputs with the score derivatives, the
+// dearest part, is skipped at the others.
+//
+// Every sum is taken in the same order as a plain loop over the examples
+// would (the bits of the fit depend on it); the examples are only
+// interleaved four at a time, so that four independent dot products are in
+// flight instead of one chain of additions.
+func (o *correctionLoss) value(theta []float64) float64 {
 	pp := o.pp
 	p, K := pp.p, pp.K
 	a := math.Exp(theta[0])
@@ -228,20 +243,36 @@ func (o *correctionLoss) eval(theta, g []float64) float64 {
 	thresholds(theta[1+p:], pp.t)
 	clear(pp.gt)
 	pp.gaps.set(pp.t)
-	clear(g)
-	gv := g[1 : 1+p]
+	n := len(pp.y)
+	s := pp.ds[:n]
+	lex := pp.lex[:n]
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		z0 := pp.Z[i*p : i*p+p]
+		z1 := pp.Z[(i+1)*p : (i+1)*p+p]
+		z2 := pp.Z[(i+2)*p : (i+2)*p+p]
+		z3 := pp.Z[(i+3)*p : (i+3)*p+p]
+		s0, s1, s2, s3 := a*lex[i], a*lex[i+1], a*lex[i+2], a*lex[i+3]
+		for j, vj := range v[:p] {
+			s0 += vj * z0[j]
+			s1 += vj * z1[j]
+			s2 += vj * z2[j]
+			s3 += vj * z3[j]
+		}
+		s[i], s[i+1], s[i+2], s[i+3] = s0, s1, s2, s3
+	}
+	for ; i < n; i++ {
+		z := pp.Z[i*p : i*p+p]
+		si := a * lex[i]
+		for j, x := range z {
+			si += v[j] * x
+		}
+		s[i] = si
+	}
 	loss, ga := 0.0, 0.0
 	for i, yi := range pp.y {
 		c := pp.wt[i]
-		if c == 0 {
-			continue
-		}
-		z := pp.Z[i*p : i*p+p]
-		s := a * pp.lex[i]
-		for j, x := range z {
-			s += v[j] * x
-		}
-		nll, ds, dlo, dhi := ordinalTerm(yi, K, s, pp.t, &pp.gaps)
+		nll, ds, dlo, dhi := ordinalTerm(yi, K, s[i], pp.t, &pp.gaps)
 		loss += c * nll
 		if yi > 0 {
 			pp.gt[yi-1] += c * dlo
@@ -250,15 +281,12 @@ func (o *correctionLoss) eval(theta, g []float64) float64 {
 			pp.gt[yi] += c * dhi
 		}
 		ds *= c
-		ga += ds * pp.lex[i]
-		for j, x := range z {
-			gv[j] += ds * x
-		}
+		ga += ds * lex[i]
+		s[i] = ds
 	}
 	pen := o.lambda / (priorScale0 * priorScale0)
-	for j, x := range v {
+	for _, x := range v {
 		loss += 0.5 * pen * x * x
-		gv[j] += pen * x
 	}
 	for k, t := range pp.t {
 		x := t - a*pp.c[k]
@@ -268,7 +296,47 @@ func (o *correctionLoss) eval(theta, g []float64) float64 {
 	}
 	dpsi := theta[0] - math.Log(priorScale0)
 	loss += 0.5 * priorScaleReg * dpsi * dpsi
-	g[0] = a*ga + priorScaleReg*dpsi
+	o.theta, o.a, o.ga, o.dpsi = theta, a, ga, dpsi
+	return loss
+}
+
+// gradient writes the gradient at the point of the last value into g.
+func (o *correctionLoss) gradient(g []float64) {
+	pp := o.pp
+	p, K := pp.p, pp.K
+	theta := o.theta
+	v := theta[1 : 1+p]
+	gv := g[1 : 1+p]
+	clear(gv)
+	n := len(pp.y)
+	ds := pp.ds[:n]
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		z0 := pp.Z[i*p : i*p+p]
+		z1 := pp.Z[(i+1)*p : (i+1)*p+p]
+		z2 := pp.Z[(i+2)*p : (i+2)*p+p]
+		z3 := pp.Z[(i+3)*p : (i+3)*p+p]
+		d0, d1, d2, d3 := ds[i], ds[i+1], ds[i+2], ds[i+3]
+		for j := range gv {
+			x := gv[j]
+			x += d0 * z0[j]
+			x += d1 * z1[j]
+			x += d2 * z2[j]
+			x += d3 * z3[j]
+			gv[j] = x
+		}
+	}
+	for ; i < n; i++ {
+		z := pp.Z[i*p : i*p+p]
+		for j, x := range z {
+			gv[j] += ds[i] * x
+		}
+	}
+	pen := o.lambda / (priorScale0 * priorScale0)
+	for j, x := range v {
+		gv[j] += pen * x
+	}
+	g[0] = o.a*o.ga + priorScaleReg*o.dpsi
 	// chain rule through the cumulative softplus
 	tail := 0.0
 	for k := K - 2; k >= 0; k-- {
@@ -279,7 +347,6 @@ func (o *correctionLoss) eval(theta, g []float64) float64 {
 			g[1+p+k] = tail * sigmoid(theta[1+p+k])
 		}
 	}
-	return loss
 }
 
 // priorData holds the raw inputs of a training set.
@@ -327,22 +394,26 @@ func (d *priorData) problem(idx []int, K int, mean, std []float64) *priorProblem
 	pp := newPriorProblem(K)
 	p := d.p
 	pp.p = p
-	pp.Z = make([]float64, len(idx)*p)
-	pp.lex = make([]float64, len(idx))
-	pp.y = make([]int, len(idx))
-	pp.wt = make([]float64, len(idx))
+	pp.Z = make([]float64, 0, len(idx)*p)
+	pp.lex = make([]float64, 0, len(idx))
+	pp.y = make([]int, 0, len(idx))
+	pp.wt = make([]float64, 0, len(idx))
 	sum := 0.0
-	for r, i := range idx {
-		for j, x := range d.R[i*p : i*p+p] {
-			pp.Z[r*p+j] = (x - mean[j]) / std[j]
+	for _, i := range idx {
+		w := d.cw[d.y[i]]
+		sum += w
+		if w == 0 { // contributes nothing to the fits
+			continue
 		}
-		pp.lex[r], pp.y[r] = d.lex[i], d.y[i]
-		pp.wt[r] = d.cw[d.y[i]]
-		sum += pp.wt[r]
+		for j, x := range d.R[i*p : i*p+p] {
+			pp.Z = append(pp.Z, (x-mean[j])/std[j])
+		}
+		pp.lex, pp.y, pp.wt = append(pp.lex, d.lex[i]), append(pp.y, d.y[i]), append(pp.wt, w)
 	}
 	for r := range pp.wt {
 		pp.wt[r] /= sum
 	}
+	pp.ds = make([]float64, len(pp.y))
 	return pp
 }
 
@@ -384,7 +455,7 @@ func fitPath(pp *priorProblem, a float64, grid []float64, epochs int) (path [][]
 	(&correctionLoss{pp: pp}).start(theta, a)
 	for g, l := range grid {
 		o := &correctionLoss{pp: pp, lambda: l}
-		iters += lbfgsTol(o.eval, theta, epochs, priorGTol, priorFTol)
+		iters += minimise(o, theta, epochs, priorGTol, priorFTol)
 		path[g] = slices.Clone(theta)
 	}
 	return path, iters

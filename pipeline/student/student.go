@@ -886,10 +886,38 @@ func lbfgs(f func(x, g []float64) float64, x []float64, maxIter int) int {
 // lbfgsTol is lbfgs stopping when the gradient's largest component is below
 // gtol or an iteration improves f by less than ftol (relative).
 func lbfgsTol(f func(x, g []float64) float64, x []float64, maxIter int, gtol, ftol float64) int {
+	return minimise(&plainObjective{f: f, g: make([]float64, len(x))}, x, maxIter, gtol, ftol)
+}
+
+// splitObjective is a function to minimise whose gradient can be asked
+// for after its value, at the same point, and only where it is needed.
+type splitObjective interface {
+	// value returns the function at x (which it may keep until the next
+	// call).
+	value(x []float64) float64
+	// gradient writes the gradient at the last value's point into g.
+	gradient(g []float64)
+}
+
+// plainObjective is a splitObjective of a function that computes its value
+// and gradient together.
+type plainObjective struct {
+	f func(x, g []float64) float64
+	g []float64
+}
+
+func (o *plainObjective) value(x []float64) float64 { return o.f(x, o.g) }
+func (o *plainObjective) gradient(g []float64)      { copy(g, o.g) }
+
+// minimise is lbfgsTol on a splitObjective: full-batch L-BFGS with a
+// backtracking Armijo line search, the gradient taken only at the points
+// the line search accepts.
+func minimise(o splitObjective, x []float64, maxIter int, gtol, ftol float64) int {
 	const mem = 10
 	P := len(x)
 	g := make([]float64, P)
-	fx := f(x, g)
+	fx := o.value(x)
+	o.gradient(g)
 	S := make([][]float64, 0, mem)
 	Y := make([][]float64, 0, mem)
 	rho := make([]float64, 0, mem)
@@ -941,7 +969,7 @@ func lbfgsTol(f func(x, g []float64) float64, x []float64, maxIter int, gtol, ft
 			for j := range xn {
 				xn[j] = x[j] + step*dir[j]
 			}
-			fn = f(xn, gn)
+			fn = o.value(xn)
 			if !math.IsNaN(fn) && fn <= fx+1e-4*step*slope {
 				ok = true
 				break
@@ -951,6 +979,7 @@ func lbfgsTol(f func(x, g []float64) float64, x []float64, maxIter int, gtol, ft
 		if !ok {
 			break
 		}
+		o.gradient(gn)
 		sv := make([]float64, P)
 		yv := make([]float64, P)
 		for j := range sv {
