@@ -227,31 +227,13 @@ func Compute(items []Item, opt Options) (Result, error) {
 	if len(items) > math.MaxInt32 {
 		return Result{}, fmt.Errorf("benchmark: %d pairs; at most %d are supported", len(items), math.MaxInt32)
 	}
-	if opt.MaxGrade <= opt.MinGrade {
-		return Result{}, fmt.Errorf("benchmark: invalid grade scale %d..%d (need MinGrade < MaxGrade)", opt.MinGrade, opt.MaxGrade)
-	}
-	k := opt.MaxGrade - opt.MinGrade + 1
-	if k > maxLevels {
-		return Result{}, fmt.Errorf("benchmark: grade scale %d..%d has %d levels; at most %d are supported", opt.MinGrade, opt.MaxGrade, k, maxLevels)
-	}
-	thr := opt.Threshold
-	if thr == 0 {
-		thr = min(2, opt.MaxGrade)
-	}
-	if thr <= opt.MinGrade || thr > opt.MaxGrade {
-		return Result{}, fmt.Errorf("benchmark: binary threshold %d outside the scale %d..%d (need MinGrade < Threshold <= MaxGrade)", thr, opt.MinGrade, opt.MaxGrade)
-	}
-	if opt.Bootstrap < 0 {
-		return Result{}, fmt.Errorf("benchmark: negative bootstrap count %d", opt.Bootstrap)
+	thr, err := checkOptions(opt)
+	if err != nil {
+		return Result{}, err
 	}
 	for i, it := range items {
-		switch {
-		case it.Ref < opt.MinGrade || it.Ref > opt.MaxGrade:
-			return Result{}, fmt.Errorf("benchmark: item %d (query %q, doc %q): reference grade %d outside the scale %d..%d", i, it.Query, it.Doc, it.Ref, opt.MinGrade, opt.MaxGrade)
-		case it.Got < opt.MinGrade || it.Got > opt.MaxGrade:
-			return Result{}, fmt.Errorf("benchmark: item %d (query %q, doc %q): labeler grade %d outside the scale %d..%d", i, it.Query, it.Doc, it.Got, opt.MinGrade, opt.MaxGrade)
-		case math.IsNaN(it.Score) || math.IsInf(it.Score, 0):
-			return Result{}, fmt.Errorf("benchmark: item %d (query %q, doc %q): score %v is not finite", i, it.Query, it.Doc, it.Score)
+		if err := checkItem(i, it.Query, it.Doc, it.Ref, it.Got, it.Score, opt); err != nil {
+			return Result{}, err
 		}
 	}
 
@@ -294,10 +276,91 @@ func Compute(items []Item, opt Options) (Result, error) {
 		order[pos[q]] = int32(i)
 		pos[q]++
 	}
+	// Canonical order within a query (by doc id): the sums, and so the
+	// result, do not depend on the order of the input. Sorting a local copy
+	// of the keys is much faster than comparing through the items.
+	err = parallelFor(Q, func() *[]docKey { return new([]docKey) }, func(keysBuf *[]docKey, q int) error {
+		ids := order[start[q]:start[q+1]]
+		keys := (*keysBuf)[:0]
+		for _, i := range ids {
+			keys = append(keys, docKey{items[i].Doc, i})
+		}
+		slices.SortFunc(keys, func(a, b docKey) int { return strings.Compare(a.doc, b.doc) })
+		for j, key := range keys {
+			if j > 0 && key.doc == keys[j-1].doc {
+				return fmt.Errorf("benchmark: pair (query %q, doc %q) occurs more than once", items[key.id].Query, key.doc)
+			}
+			ids[j] = key.id
+		}
+		*keysBuf = keys
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	g := grouped{start: start, ref: make([]uint8, len(items)), got: make([]uint8, len(items)), score: make([]float64, len(items))}
+	for j, i := range order {
+		g.ref[j], g.got[j], g.score[j] = uint8(items[i].Ref-opt.MinGrade), uint8(items[i].Got-opt.MinGrade), items[i].Score
+	}
+	return computeGrouped(g, opt, thr)
+}
 
+// checkOptions fails on an invalid scale, threshold or bootstrap count,
+// and returns the threshold.
+func checkOptions(opt Options) (int, error) {
+	if opt.MaxGrade <= opt.MinGrade {
+		return 0, fmt.Errorf("benchmark: invalid grade scale %d..%d (need MinGrade < MaxGrade)", opt.MinGrade, opt.MaxGrade)
+	}
+	k := opt.MaxGrade - opt.MinGrade + 1
+	if k > maxLevels {
+		return 0, fmt.Errorf("benchmark: grade scale %d..%d has %d levels; at most %d are supported", opt.MinGrade, opt.MaxGrade, k, maxLevels)
+	}
+	thr := opt.Threshold
+	if thr == 0 {
+		thr = min(2, opt.MaxGrade)
+	}
+	if thr <= opt.MinGrade || thr > opt.MaxGrade {
+		return 0, fmt.Errorf("benchmark: binary threshold %d outside the scale %d..%d (need MinGrade < Threshold <= MaxGrade)", thr, opt.MinGrade, opt.MaxGrade)
+	}
+	if opt.Bootstrap < 0 {
+		return 0, fmt.Errorf("benchmark: negative bootstrap count %d", opt.Bootstrap)
+	}
+	return thr, nil
+}
+
+// checkItem fails on a grade outside the scale or a non-finite score.
+func checkItem(i int, query, doc string, ref, got int, score float64, opt Options) error {
+	switch {
+	case ref < opt.MinGrade || ref > opt.MaxGrade:
+		return fmt.Errorf("benchmark: item %d (query %q, doc %q): reference grade %d outside the scale %d..%d", i, query, doc, ref, opt.MinGrade, opt.MaxGrade)
+	case got < opt.MinGrade || got > opt.MaxGrade:
+		return fmt.Errorf("benchmark: item %d (query %q, doc %q): labeler grade %d outside the scale %d..%d", i, query, doc, got, opt.MinGrade, opt.MaxGrade)
+	case math.IsNaN(score) || math.IsInf(score, 0):
+		return fmt.Errorf("benchmark: item %d (query %q, doc %q): score %v is not finite", i, query, doc, score)
+	}
+	return nil
+}
+
+// grouped is what the metrics are computed from: the items of each query
+// together, queries in id order, each query's items in document id order.
+// Grades are levels, grade - MinGrade.
+type grouped struct {
+	start    []int32 // query q's items are [start[q], start[q+1])
+	ref, got []uint8
+	score    []float64
+}
+
+// computeGrouped is Compute on items already checked and grouped.
+func computeGrouped(g grouped, opt Options, thr int) (Result, error) {
+	k := opt.MaxGrade - opt.MinGrade + 1
+	Q := len(g.start) - 1
 	qs := make([]queryStats, Q)
 	qcells := make([][]cell, Q)
-	if err := computeQueryStats(items, order, start, qs, qcells, opt.MinGrade, k); err != nil {
+	err := parallelFor(Q, func() *queryScratch { return &queryScratch{conf: make([]int64, k*k)} }, func(sc *queryScratch, q int) error {
+		oneQuery(g, q, &qs[q], &qcells[q], sc, opt.MinGrade, k)
+		return nil
+	})
+	if err != nil {
 		return Result{}, err
 	}
 	cells := finishQueryStats(qs, qcells)
@@ -307,7 +370,7 @@ func Compute(items []Item, opt Options) (Result, error) {
 	agg.compute(qs, cells, nil, &point)
 
 	res := Result{
-		N:         len(items),
+		N:         len(g.ref),
 		Queries:   Q,
 		MinGrade:  opt.MinGrade,
 		MaxGrade:  opt.MaxGrade,
@@ -350,31 +413,28 @@ func Compute(items []Item, opt Options) (Result, error) {
 	return res, nil
 }
 
-// computeQueryStats fills qs in parallel over the queries.
-func computeQueryStats(items []Item, order, start []int32, qs []queryStats, qcells [][]cell, minGrade, k int) error {
-	Q := len(qs)
-	workers := min(runtime.GOMAXPROCS(0), Q)
+// parallelFor calls fn(scratch, i) for every i < n on up to GOMAXPROCS
+// goroutines, each with its own scratch, and returns the error of the
+// lowest i that failed.
+func parallelFor[S any](n int, scratch func() S, fn func(S, int) error) error {
 	var next atomic.Int64
 	var mu sync.Mutex
-	errQ, firstErr := Q, error(nil)
+	errAt, firstErr := n, error(nil)
 	var wg sync.WaitGroup
-	for range workers {
+	for range min(runtime.GOMAXPROCS(0), n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conf := make([]int64, k*k)
-			var docs []rankedDoc
-			var keys []docKey
+			sc := scratch()
 			for {
-				q := int(next.Add(1) - 1)
-				if q >= Q {
+				i := int(next.Add(1) - 1)
+				if i >= n {
 					return
 				}
-				ids := order[start[q]:start[q+1]]
-				if err := oneQuery(items, ids, &qs[q], &qcells[q], conf, &docs, &keys, minGrade, k); err != nil {
+				if err := fn(sc, i); err != nil {
 					mu.Lock()
-					if q < errQ {
-						errQ, firstErr = q, err
+					if i < errAt {
+						errAt, firstErr = i, err
 					}
 					mu.Unlock()
 				}
@@ -391,25 +451,18 @@ type docKey struct {
 	id  int32
 }
 
-func oneQuery(items []Item, ids []int32, s *queryStats, cells *[]cell, conf []int64, docsBuf *[]rankedDoc, keysBuf *[]docKey, minGrade, k int) error {
-	// Canonical order (by doc id): the sums below, and so the result, do not
-	// depend on the order of the input. Sorting a local copy of the keys is
-	// much faster than comparing through the items.
-	keys := (*keysBuf)[:0]
-	for _, i := range ids {
-		keys = append(keys, docKey{items[i].Doc, i})
-	}
-	slices.SortFunc(keys, func(a, b docKey) int { return strings.Compare(a.doc, b.doc) })
-	for j, key := range keys {
-		if j > 0 && key.doc == keys[j-1].doc {
-			return fmt.Errorf("benchmark: pair (query %q, doc %q) occurs more than once", items[key.id].Query, key.doc)
-		}
-		ids[j] = key.id
-	}
-	*keysBuf = keys
+// queryScratch is one goroutine's scratch space for oneQuery.
+type queryScratch struct {
+	conf []int64
+	docs []rankedDoc
+}
 
-	for _, i := range ids {
-		conf[(items[i].Ref-minGrade)*k+items[i].Got-minGrade]++
+func oneQuery(g grouped, q int, s *queryStats, cells *[]cell, sc *queryScratch, minGrade, k int) {
+	lo, hi := g.start[q], g.start[q+1]
+	ref, got, score := g.ref[lo:hi], g.got[lo:hi], g.score[lo:hi]
+	conf := sc.conf
+	for j := range ref {
+		conf[int(ref[j])*k+int(got[j])]++
 	}
 	for c, v := range conf {
 		if v != 0 {
@@ -419,37 +472,36 @@ func oneQuery(items []Item, ids []int32, s *queryStats, cells *[]cell, conf []in
 	}
 
 	// Pearson moments of Ref (x) and Score (y), two-pass.
-	s.n = float64(len(ids))
+	s.n = float64(len(ref))
 	s.minX, s.maxX = math.Inf(1), math.Inf(-1)
 	s.minY, s.maxY = math.Inf(1), math.Inf(-1)
-	for _, i := range ids {
-		x, y := float64(items[i].Ref), items[i].Score
+	for j := range ref {
+		x, y := float64(int(ref[j])+minGrade), score[j]
 		s.bx += x
 		s.by += y
 		s.minX, s.maxX = math.Min(s.minX, x), math.Max(s.maxX, x)
 		s.minY, s.maxY = math.Min(s.minY, y), math.Max(s.maxY, y)
 	}
 	mx, my := s.bx/s.n, s.by/s.n
-	for _, i := range ids {
-		dx, dy := float64(items[i].Ref)-mx, items[i].Score-my
+	for j := range ref {
+		dx, dy := float64(int(ref[j])+minGrade)-mx, score[j]-my
 		s.axx += dx * dx
 		s.ayy += dy * dy
 		s.axy += dx * dy
 	}
 
-	docs := (*docsBuf)[:0]
-	for _, i := range ids {
+	docs := sc.docs[:0]
+	for j := range ref {
 		g := 0.0
-		if items[i].Ref >= 1 {
-			g = float64(items[i].Ref) // linear gain = reference grade
+		if r := int(ref[j]) + minGrade; r >= 1 {
+			g = float64(r) // linear gain = reference grade
 		}
-		docs = append(docs, rankedDoc{score: items[i].Score, gain: g, rank: int32(items[i].Ref - minGrade)})
+		docs = append(docs, rankedDoc{score: score[j], gain: g, rank: int32(ref[j])})
 	}
 	sortRanked(docs)
 	s.ndcg, s.ndcgOK = ndcgSorted(ndcgCutoff, docs)
 	s.pwConc, s.pwTies, s.pwAll = pairwiseSorted(docs, k)
-	*docsBuf = docs
-	return nil
+	sc.docs = docs
 }
 
 // finishQueryStats shifts the Pearson moments to the global means (see
@@ -533,8 +585,21 @@ func (a *aggregator) compute(qs []queryStats, cells []cell, w []int32, out *metr
 		axx += f * s.axx
 		ayy += f * s.ayy
 		axy += f * s.axy
-		minX, maxX = math.Min(minX, s.minX), math.Max(maxX, s.maxX)
-		minY, maxY = math.Min(minY, s.minY), math.Max(maxY, s.maxY)
+		// Plain comparisons, not math.Min/Max (a call each, a fifth of a
+		// resample): no value is NaN, and a signed zero changes neither
+		// minX < maxX nor minY < maxY, all these bounds are used for.
+		if s.minX < minX {
+			minX = s.minX
+		}
+		if s.maxX > maxX {
+			maxX = s.maxX
+		}
+		if s.minY < minY {
+			minY = s.minY
+		}
+		if s.maxY > maxY {
+			maxY = s.maxY
+		}
 		if s.ndcgOK {
 			ndcgSum += f * s.ndcg
 			ndcgN += f

@@ -495,6 +495,10 @@ func TestComputeLLMJudgeGPT4o(t *testing.T) {
 		r.Pearson, r.Spearman, r.KendallTauB, r.NDCG10, r.PairwiseAccuracy, r.PairwiseAccuracyStrict)
 }
 
+// BenchmarkCompute1M is Compute alone, on a million items already in
+// memory (2,000 queries, 1,000 bootstrap samples): not `qrelbench eval`,
+// which also reads and pairs the grades and prints (BenchmarkEval1M in
+// cmd/qrelbench measures that).
 func BenchmarkCompute1M(b *testing.B) {
 	items := synthetic(51, 1_000_000, 2000)
 	opt := Options{MinGrade: 0, MaxGrade: 3, Bootstrap: 1000, Seed: 1}

@@ -2,80 +2,93 @@ package benchmark
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/qrelbench/qrelbench/store"
 )
 
 // pairing reads what Evaluate compares, for a million pairs and more in a
-// second or so: each pair's query and document external ids, and each
-// labeler's ok grades, in dense arrays indexed by pair id (no per-pair map,
-// no join or sort in SQL).
+// second or so: each pair's query and document, and each labeler's ok
+// grades, in dense arrays indexed by pair id (no per-pair map, no join or
+// sort in SQL). The pairs, the external ids and the first labelers' grades
+// are read at the same time, on a core each.
 type pairing struct {
-	lo        int64    // smallest pair id
-	query     []int32  // by pair id - lo: index into queryExt, -1 where there is no pair
-	doc       []int32  // by pair id - lo: index into docExt
-	queryExt  []string // external query ids
-	docExt    []string
-	queryRank []int32 // position of each query in external id order
-	allowed   []bool  // by query index: selected by --query (all when no filter)
+	lo       int64    // smallest pair id
+	query    []int32  // by pair id - lo: the query's rank in queryExt, -1 where there is no pair
+	doc      []int32  // by pair id - lo: the document's rank in docExt
+	queryExt []string // external query ids, in increasing order
+	docExt   []string // external document ids, in increasing order
+	allowed  []bool   // by query rank: selected by --query (all when no filter)
+	order    []int32  // see sortPairs
+	qstart   []int32
 }
 
 // grades is one labeler's ok grades by pair id - lo (grade -1: none).
 type grades struct {
-	grade  []int8
-	exp    []float64
-	hasExp []bool
-	n      int
+	grade []int8
+	exp   []float64 // expected grades, NaN where there is none; nil when the labeler gives none
+	once  *sync.Once
+	n     int
 }
 
-func loadPairing(ctx context.Context, st *store.Store, queries []string) (*pairing, error) {
+// loadPairing reads the pairs and the grades of labelerIDs.
+func loadPairing(ctx context.Context, st *store.Store, queries []string, labelerIDs []int64) (*pairing, []grades, error) {
 	p := &pairing{}
-	qIdx, err := extIndex(ctx, st, "queries", &p.queryExt)
+	lo, hi, err := st.PairIDRange(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	dIdx, err := extIndex(ctx, st, "documents", &p.docExt)
-	if err != nil {
-		return nil, err
+	p.lo = lo
+	p.query = make([]int32, hi-lo+1)
+	p.doc = make([]int32, hi-lo+1)
+	for i := range p.query {
+		p.query[i], p.doc[i] = -1, -1
 	}
-	first := true
-	err = st.ScanPairIDs(ctx, 0, func(id, queryID, docID int64) {
-		if first {
-			p.lo, first = id, false
+	var gs []grades
+	var pairsErr, gradesErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		qIdx, err := extIndex(ctx, st, "queries", &p.queryExt)
+		if err != nil {
+			pairsErr = err
+			return
 		}
-		for int64(len(p.query)) < id-p.lo {
-			p.query = append(p.query, -1)
-			p.doc = append(p.doc, -1)
+		dIdx, err := extIndex(ctx, st, "documents", &p.docExt)
+		if err != nil {
+			pairsErr = err
+			return
 		}
-		p.query = append(p.query, qIdx.at(queryID))
-		p.doc = append(p.doc, dIdx.at(docID))
+		// Called concurrently: each call writes its own pair's slots.
+		pairsErr = st.ScanPairsParallel(ctx, func(id, queryID, docID int64) {
+			if i := id - p.lo; i >= 0 && i < int64(len(p.query)) {
+				p.query[i], p.doc[i] = qIdx.at(queryID), dIdx.at(docID)
+			}
+		})
 	})
-	if err != nil {
-		return nil, err
+	wg.Go(func() { gs, gradesErr = p.scan(ctx, st, labelerIDs) })
+	wg.Wait()
+	if pairsErr != nil {
+		return nil, nil, pairsErr
 	}
-	order := make([]int32, len(p.queryExt))
-	for i := range order {
-		order[i] = int32(i)
+	if gradesErr != nil {
+		return nil, nil, gradesErr
 	}
-	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(p.queryExt[a], p.queryExt[b]) })
-	p.queryRank = make([]int32, len(order))
-	for r, i := range order {
-		p.queryRank[i] = int32(r)
-	}
-	p.allowed = make([]bool, len(p.queryExt))
 	want := map[string]bool{}
 	for _, q := range queries {
 		want[q] = true
 	}
-	for i, ext := range p.queryExt {
-		p.allowed[i] = len(want) == 0 || want[ext]
+	p.allowed = make([]bool, len(p.queryExt))
+	for r, ext := range p.queryExt {
+		p.allowed[r] = len(want) == 0 || want[ext]
 	}
-	return p, nil
+	p.keep(gs)
+	return p, gs, nil
 }
 
-// denseIndex maps internal ids to positions in an external id slice.
+// denseIndex maps internal ids to ranks of external ids.
 type denseIndex struct {
 	lo  int64
 	pos []int32
@@ -88,72 +101,174 @@ func (d denseIndex) at(id int64) int32 {
 	return d.pos[id-d.lo]
 }
 
+// extIndex reads a table's external ids into exts, in increasing order,
+// and returns where each internal id's external id is in it.
 func extIndex(ctx context.Context, st *store.Store, table string, exts *[]string) (denseIndex, error) {
-	var d denseIndex
-	first := true
-	err := st.ScanExtIDs(ctx, table, func(id int64, ext string) {
-		if first {
-			d.lo, first = id, false
-		}
-		for int64(len(d.pos)) < id-d.lo {
-			d.pos = append(d.pos, -1)
-		}
-		d.pos = append(d.pos, int32(len(*exts)))
+	var ids []int64
+	sorted, err := st.ScanExtIDs(ctx, table, func(id int64, ext string) {
+		ids = append(ids, id)
 		*exts = append(*exts, ext)
 	})
-	return d, err
+	if err != nil || len(ids) == 0 {
+		return denseIndex{}, err
+	}
+	if !sorted {
+		order := make([]int, len(ids))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return strings.Compare((*exts)[a], (*exts)[b]) })
+		sortedIDs, sortedExts := make([]int64, len(ids)), make([]string, len(ids))
+		for r, i := range order {
+			sortedIDs[r], sortedExts[r] = ids[i], (*exts)[i]
+		}
+		ids, *exts = sortedIDs, sortedExts
+	}
+	d := denseIndex{lo: slices.Min(ids)}
+	d.pos = make([]int32, slices.Max(ids)-d.lo+1)
+	for i := range d.pos {
+		d.pos[i] = -1
+	}
+	for r, id := range ids {
+		d.pos[id-d.lo] = int32(r)
+	}
+	return d, nil
 }
 
-// load reads a labeler's ok grades on the selected queries' pairs.
-func (p *pairing) load(ctx context.Context, st *store.Store, labelerID int64) (grades, error) {
-	g := grades{grade: make([]int8, len(p.query)), exp: make([]float64, len(p.query)), hasExp: make([]bool, len(p.query))}
-	for i := range g.grade {
-		g.grade[i] = -1
+// load reads the labelers' ok grades on the selected queries' pairs, in
+// one scan for all of them.
+func (p *pairing) load(ctx context.Context, st *store.Store, labelerIDs []int64) ([]grades, error) {
+	gs, err := p.scan(ctx, st, labelerIDs)
+	if err != nil {
+		return nil, err
 	}
-	err := st.ScanOKGrades(ctx, labelerID, func(pairID int64, grade int, expected float64, hasExp bool) {
+	p.keep(gs)
+	return gs, nil
+}
+
+// scan reads the labelers' ok grades on every pair.
+func (p *pairing) scan(ctx context.Context, st *store.Store, labelerIDs []int64) ([]grades, error) {
+	gs := make([]grades, len(labelerIDs))
+	for l := range gs {
+		gs[l] = grades{grade: make([]int8, len(p.query)), once: new(sync.Once)}
+		for i := range gs[l].grade {
+			gs[l].grade[i] = -1
+		}
+	}
+	// Called concurrently: each call writes its own (labeler, pair) slot,
+	// and the expected grades of a labeler that has them are allocated
+	// once, by the first call that needs them (most labelers have none, and
+	// at 10M pairs they take 80 MB each).
+	err := st.ScanOKGrades(ctx, labelerIDs, func(l int, pairID int64, grade int, expected float64, hasExp bool) {
 		i := pairID - p.lo
-		if i < 0 || i >= int64(len(p.query)) || p.query[i] < 0 || !p.allowed[p.query[i]] {
+		if i < 0 || i >= int64(len(p.query)) {
 			return
 		}
-		g.grade[i], g.exp[i], g.hasExp[i] = int8(grade), expected, hasExp
-		g.n++
+		g := &gs[l]
+		g.grade[i] = int8(grade)
+		if hasExp {
+			g.once.Do(func() {
+				g.exp = make([]float64, len(p.query))
+				for j := range g.exp {
+					g.exp[j] = math.NaN()
+				}
+			})
+			g.exp[i] = expected
+		}
 	})
-	return g, err
+	return gs, err
 }
 
-// items pairs a labeler's grades with the reference's, ordered by query
-// external id then document external id (the bootstrap resamples queries
-// in item order, so the order makes the intervals reproducible).
-func (p *pairing) items(ref, got grades) []Item {
-	perQuery := make([]int32, len(p.queryExt)+1)
+// keep drops the grades of pairs that are not there (a judgment read
+// before its pair was) or not selected, and counts the rest.
+func (p *pairing) keep(gs []grades) {
+	for l := range gs {
+		g := &gs[l]
+		for i, q := range p.query {
+			if g.grade[i] >= 0 && (q < 0 || p.doc[i] < 0 || !p.allowed[q]) {
+				g.grade[i] = -1
+			}
+			if g.grade[i] >= 0 {
+				g.n++
+			}
+		}
+	}
+}
+
+// order lists the pairs of the selected queries (as pair id - lo) by query
+// external id, then document external id, the order the metrics are
+// computed in; qstart[r] is where the query of rank r begins. It is the
+// same for every labeler, so it is computed once.
+func (p *pairing) sortPairs() {
+	if p.order != nil {
+		return
+	}
+	p.qstart = make([]int32, len(p.queryExt)+1)
+	for i, q := range p.query {
+		if q >= 0 && p.doc[i] >= 0 && p.allowed[q] {
+			p.qstart[q+1]++
+		}
+	}
+	for r := 1; r < len(p.qstart); r++ {
+		p.qstart[r] += p.qstart[r-1]
+	}
+	p.order = make([]int32, p.qstart[len(p.qstart)-1])
+	next := slices.Clone(p.qstart[:len(p.qstart)-1])
+	for i, q := range p.query {
+		if q >= 0 && p.doc[i] >= 0 && p.allowed[q] {
+			k := &next[q]
+			p.order[*k] = int32(i)
+			*k++
+		}
+	}
+	// Within a query, by document: keys of document rank and pair, sorted
+	// as integers.
+	parallelFor(len(p.qstart)-1, func() *[]uint64 { return new([]uint64) }, func(buf *[]uint64, r int) error {
+		seg := p.order[p.qstart[r]:p.qstart[r+1]]
+		keys := (*buf)[:0]
+		for _, i := range seg {
+			keys = append(keys, uint64(p.doc[i])<<32|uint64(uint32(i)))
+		}
+		slices.Sort(keys)
+		for j, key := range keys {
+			seg[j] = int32(uint32(key))
+		}
+		*buf = keys
+		return nil
+	})
+}
+
+// grouped pairs a labeler's grades with the reference's, in the order of
+// sortPairs, for computeGrouped; n is the number of items.
+func (p *pairing) grouped(ref, got grades, opt Options) (grouped, error) {
+	p.sortPairs()
 	n := 0
-	for i, r := range ref.grade {
-		if r >= 0 && got.grade[i] >= 0 {
-			perQuery[p.queryRank[p.query[i]]+1]++
+	for _, i := range p.order {
+		if ref.grade[i] >= 0 && got.grade[i] >= 0 {
 			n++
 		}
 	}
-	for r := 1; r < len(perQuery); r++ {
-		perQuery[r] += perQuery[r-1]
-	}
-	items := make([]Item, n)
-	next := slices.Clone(perQuery[:len(perQuery)-1])
-	for i, r := range ref.grade {
-		g := got.grade[i]
-		if r < 0 || g < 0 {
-			continue
+	g := grouped{start: []int32{0}, ref: make([]uint8, 0, n), got: make([]uint8, 0, n), score: make([]float64, 0, n)}
+	for r := 0; r+1 < len(p.qstart); r++ {
+		for _, i := range p.order[p.qstart[r]:p.qstart[r+1]] {
+			rg, gg := int(ref.grade[i]), int(got.grade[i])
+			if rg < 0 || gg < 0 {
+				continue
+			}
+			score := float64(gg)
+			if got.exp != nil && !math.IsNaN(got.exp[i]) {
+				score = got.exp[i]
+			}
+			if err := checkItem(len(g.ref), p.queryExt[p.query[i]], p.docExt[p.doc[i]], rg, gg, score, opt); err != nil {
+				return g, err
+			}
+			g.ref = append(g.ref, uint8(rg-opt.MinGrade))
+			g.got = append(g.got, uint8(gg-opt.MinGrade))
+			g.score = append(g.score, score)
 		}
-		score := float64(g)
-		if got.hasExp[i] {
-			score = got.exp[i]
+		if int(g.start[len(g.start)-1]) < len(g.ref) {
+			g.start = append(g.start, int32(len(g.ref)))
 		}
-		k := &next[p.queryRank[p.query[i]]]
-		items[*k] = Item{Query: p.queryExt[p.query[i]], Doc: p.docExt[p.doc[i]], Ref: int(r), Got: int(g), Score: score}
-		*k++
 	}
-	for r := 0; r+1 < len(perQuery); r++ {
-		q := items[perQuery[r]:perQuery[r+1]]
-		slices.SortFunc(q, func(a, b Item) int { return strings.Compare(a.Doc, b.Doc) })
-	}
-	return items
+	return g, nil
 }

@@ -25,7 +25,8 @@ func TestEvaluateReadsWhatGradesSays(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	labs := []store.Labeler{{Name: "human:ref", Kind: store.KindHuman}, {Name: "student", Kind: store.KindStudent}, {Name: "llm", Kind: store.KindLLM, Model: "m"}}
+	labs := []store.Labeler{{Name: "human:ref", Kind: store.KindHuman}, {Name: "student", Kind: store.KindStudent}, {Name: "llm", Kind: store.KindLLM, Model: "m"},
+		{Name: "human:b", Kind: store.KindHuman}, {Name: "llm2", Kind: store.KindLLM, Model: "m2"}}
 	rng := rand.New(rand.NewSource(7))
 	err = st.Tx(ctx, func(tx *store.Store) error {
 		for i := range labs {
@@ -76,7 +77,7 @@ func TestEvaluateReadsWhatGradesSays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, queries := range [][]string{nil, {"q3", "q11", "q20", "q0"}} {
+	for _, queries := range [][]string{nil, {"q3", "q11", "q20", "q0", "q7", "q15"}} {
 		for _, lab := range labs[1:] {
 			opt := EvalOptions{Reference: "human:ref", Labelers: []string{lab.Name}, Queries: queries, Bootstrap: 200, Seed: 3}
 			ev, err := Evaluate(ctx, st, opt)
@@ -93,6 +94,30 @@ func TestEvaluateReadsWhatGradesSays(t *testing.T) {
 			}
 			if !reflect.DeepEqual(ev.Labelers[0].Result, res) {
 				t.Errorf("%s on %v: Evaluate %+v\nplain reading %+v", lab.Name, queries, ev.Labelers[0].Result, res)
+			}
+		}
+		// All of them at once: read in batches (the built-in labelers,
+		// without grades, are skipped), each result the same.
+		ev, err := Evaluate(ctx, st, EvalOptions{Reference: "human:ref", Labelers: []string{"all"}, Queries: queries, Bootstrap: 200, Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ev.Labelers) != len(labs)-1 {
+			t.Fatalf("all: evaluated %d labelers, want %d", len(ev.Labelers), len(labs)-1)
+		}
+		for _, r := range ev.Labelers {
+			var id int64
+			for _, l := range labs {
+				if l.Name == r.Labeler {
+					id = l.ID
+				}
+			}
+			res, err := Compute(plainItems(t, st, labs[0].ID, id, queries), Options{MinGrade: 0, MaxGrade: 3, Threshold: 2, Bootstrap: 200, Seed: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(r.Result, res) {
+				t.Errorf("all, %s on %v: Evaluate %+v\nplain reading %+v", r.Labeler, queries, r.Result, res)
 			}
 		}
 	}

@@ -55,39 +55,65 @@ func Evaluate(ctx context.Context, st *store.Store, opt EvalOptions) (Evaluation
 	if err != nil {
 		return ev, err
 	}
-	pairs, err := loadPairing(ctx, st, opt.Queries)
+	// The labelers are read with the reference in one scan (a batch at a
+	// time, so that "all" of many labelers does not hold every labeler's
+	// grades at once); an unknown labeler is reported after a reference
+	// without grades, as it always was.
+	labelers, selectErr := selectLabelers(ctx, st, opt.Labelers, ref.Name)
+	ids := []int64{ref.ID}
+	const batch = 3
+	first := labelers[:min(batch, len(labelers))]
+	if selectErr != nil {
+		first = nil
+	}
+	for _, lab := range first {
+		ids = append(ids, lab.ID)
+	}
+	pairs, read, err := loadPairing(ctx, st, opt.Queries, ids)
 	if err != nil {
 		return ev, err
 	}
-	refGrades, err := pairs.load(ctx, st, ref.ID)
-	if err != nil {
-		return ev, err
-	}
+	refGrades := read[0]
 	if refGrades.n == 0 {
 		return ev, fmt.Errorf("reference %q has no grades%s", ref.Name, queryNote(opt.Queries))
 	}
 	ev.RefPairs = refGrades.n
-	labelers, err := selectLabelers(ctx, st, opt.Labelers, ref.Name)
-	if err != nil {
-		return ev, err
+	if selectErr != nil {
+		return ev, selectErr
 	}
-	for _, lab := range labelers {
-		got, err := pairs.load(ctx, st, lab.ID)
-		if err != nil {
-			return ev, err
+	copt := Options{MinGrade: scale.Min(), MaxGrade: scale.Max(), Threshold: opt.Threshold, Bootstrap: opt.Bootstrap, Seed: opt.Seed}
+	read = read[1:]
+	for li, lab := range labelers {
+		if len(read) == 0 {
+			batchIDs := []int64{}
+			for _, l := range labelers[li:min(li+batch, len(labelers))] {
+				batchIDs = append(batchIDs, l.ID)
+			}
+			if read, err = pairs.load(ctx, st, batchIDs); err != nil {
+				return ev, err
+			}
 		}
-		items := pairs.items(refGrades, got)
-		if len(items) == 0 {
+		got := read[0]
+		read[0], read = grades{}, read[1:] // not held past this labeler
+		g, err := pairs.grouped(refGrades, got, copt)
+		if err != nil {
+			return ev, fmt.Errorf("%s: %w", lab.Name, err)
+		}
+		if len(g.ref) == 0 {
 			if len(opt.Labelers) > 0 && opt.Labelers[0] != "all" {
 				ev.Skipped = append(ev.Skipped, fmt.Sprintf("%s: no pair graded by both it and %s", lab.Name, ref.Name))
 			}
 			continue
 		}
-		res, err := Compute(items, Options{MinGrade: scale.Min(), MaxGrade: scale.Max(), Threshold: opt.Threshold, Bootstrap: opt.Bootstrap, Seed: opt.Seed})
+		thr, err := checkOptions(copt)
 		if err != nil {
 			return ev, fmt.Errorf("%s: %w", lab.Name, err)
 		}
-		ev.Labelers = append(ev.Labelers, LabelerResult{Labeler: lab.Name, Kind: lab.Kind, Coverage: float64(len(items)) / float64(refGrades.n), Result: res})
+		res, err := computeGrouped(g, copt, thr)
+		if err != nil {
+			return ev, fmt.Errorf("%s: %w", lab.Name, err)
+		}
+		ev.Labelers = append(ev.Labelers, LabelerResult{Labeler: lab.Name, Kind: lab.Kind, Coverage: float64(len(g.ref)) / float64(refGrades.n), Result: res})
 	}
 	if len(ev.Labelers) == 0 {
 		return ev, fmt.Errorf("no labeler shares a graded pair with %s%s", ref.Name, queryNote(opt.Queries))

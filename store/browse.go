@@ -318,23 +318,21 @@ func (s *Store) ScanPairIDs(ctx context.Context, after int64, fn func(id, queryI
 }
 
 func (s *Store) scanPairIDs(ctx context.Context, after int64, fn func(id, queryID, docID int64)) error {
-	var lo, hi int64
-	if err := s.h.QueryRowContext(ctx, `SELECT COALESCE(min(id), 0), COALESCE(max(id), -1) FROM pairs WHERE id > ?`, after).Scan(&lo, &hi); err != nil {
+	lo, hi, err := s.pairRange(ctx, after)
+	if err != nil {
 		return err
 	}
-	return s.scanPacked(ctx, lo, hi, `SELECT COALESCE(group_concat(id || ' ' || query_id || ' ' || doc_id, ';'), '') FROM pairs WHERE id BETWEEN ? AND ?`, nil,
-		func(rec string) error {
-			a, rest, _ := strings.Cut(rec, " ")
-			b, c, _ := strings.Cut(rest, " ")
-			id, err1 := strconv.ParseInt(a, 10, 64)
-			q, err2 := strconv.ParseInt(b, 10, 64)
-			d, err3 := strconv.ParseInt(c, 10, 64)
-			if err1 != nil || err2 != nil || err3 != nil {
-				return fmt.Errorf("reading pairs: bad record %q", rec)
-			}
-			fn(id, q, d)
-			return nil
-		})
+	return s.scanSpans(ctx, lo, hi, pairsQuery, nil, func(packed string) error { return parsePairs(packed, fn) })
+}
+
+// pairsQuery packs the pairs of an id range as "id query doc;…".
+const pairsQuery = `SELECT COALESCE(group_concat(id || ' ' || query_id || ' ' || doc_id, ';'), '') FROM pairs WHERE id BETWEEN ? AND ?`
+
+// pairRange is the smallest and greatest pair id above after (in
+// subqueries: min and max in one SELECT scan the whole table).
+func (s *Store) pairRange(ctx context.Context, after int64) (lo, hi int64, err error) {
+	err = s.h.QueryRowContext(ctx, `SELECT COALESCE((SELECT min(id) FROM pairs WHERE id > ?1), 0), COALESCE((SELECT max(id) FROM pairs WHERE id > ?1), -1)`, after).Scan(&lo, &hi)
+	return lo, hi, err
 }
 
 // scanCache is the page cache (KiB) of a connection while it scans a whole
