@@ -107,6 +107,7 @@ type gradeState struct {
 	paces      []float64      // my recent times on task (ms), oldest first
 	counted    bool
 	counting   bool // a count is being read
+	resting    bool // the next count waits (see rest)
 	countAgain bool // another was asked for meanwhile
 	done       bool // nothing left to grade
 }
@@ -218,8 +219,17 @@ type progressMsg struct {
 	p      store.Progress
 	work   store.Workload
 	paces  []float64 // read at boot only: then the session adds its own
+	took   time.Duration
 	err    error
 }
+
+// countTickMsg ends the rest between two counts (see countCmd).
+type countTickMsg struct{}
+
+// countRest is how long the counts rest after a read, in multiples of the
+// read's own time: on ten million pairs one read takes a second or more
+// of a core, and a labeling run changes the history every tick.
+const countRest = 3
 
 // paceWindow is how many recent grades the pace (and the ETA) is taken from.
 const paceWindow = 200
@@ -357,10 +367,17 @@ func (g *gradeState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 			return nil, true
 		}
 		return g.arrive(m, msg.data), true
+	case countTickMsg:
+		g.resting = false
+		if g.countAgain {
+			g.countAgain = false
+			return g.progressCmd(m), true
+		}
+		return nil, true
 	case progressMsg:
 		g.counting = false
-		var again tea.Cmd
-		if g.countAgain {
+		again := g.rest(m, msg.took)
+		if g.countAgain && !g.resting {
 			g.countAgain = false
 			again = g.progressCmd(m)
 		}
@@ -375,9 +392,12 @@ func (g *gradeState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 				g.paces = msg.paces
 			}
 			if !m.writing && len(m.writes) == 0 {
-				// Every write landed before this message: read again now.
+				// Every write landed before this message: read again
+				// (after the rest).
 				g.recount = false
-				again = g.progressCmd(m)
+				if c := g.progressCmd(m); c != nil {
+					again = c
+				}
 			}
 		default:
 			g.setProgress(msg)
@@ -590,17 +610,28 @@ func (g *gradeState) countCmd(m *Model, paces bool) tea.Cmd {
 	if m.me.ID == 0 {
 		return nil
 	}
-	if g.counting {
+	if g.counting || g.resting {
 		g.countAgain = true
 		return nil
 	}
 	g.counting = true
 	st, ctx, me, writes := m.st, m.ctx, m.me.ID, m.committed
 	return func() tea.Msg {
+		start := time.Now()
 		msg := readProgress(ctx, st, me, paces)
-		msg.writes = writes
+		msg.writes, msg.took = writes, time.Since(start)
 		return msg
 	}
+}
+
+// rest holds the next count back for countRest times the last one took
+// (not in tests, which run without ticks).
+func (g *gradeState) rest(m *Model, took time.Duration) tea.Cmd {
+	if !m.ticks || took <= 0 {
+		return nil
+	}
+	g.resting = true
+	return tea.Tick(countRest*took, func(time.Time) tea.Msg { return countTickMsg{} })
 }
 
 // ---- verdicts -----------------------------------------------------------
