@@ -39,29 +39,38 @@ func Mine(ctx context.Context, st *store.Store, opt MineOptions) (store.Run, err
 		part := qs[start:min(start+batch, len(qs))]
 		t0 := time.Now()
 		added := 0
-		err := st.Background().Tx(ctx, func(tx *store.Store) error {
-			for _, q := range part {
-				var exclude []int64
-				if q.SeedDocID != 0 {
-					exclude = append(exclude, q.SeedDocID)
-				}
-				hits, err := tx.Search(ctx, q.Text, opt.Negatives, exclude...)
-				if err != nil {
-					return err
-				}
-				for i, h := range hits {
-					pair := store.Pair{QueryID: q.ID, DocID: h.DocID, Source: store.SourceBM25, BM25Rank: i + 1, BM25Score: h.Score, RunID: run.ID}
-					o, err := tx.PutPair(ctx, &pair)
-					if err != nil {
-						return err
-					}
-					if o == store.Inserted {
-						added++
-					}
-				}
+		// Searched before the transaction: inside one, Search cannot use
+		// its MaxScore path (store.Search) and FTS5 scores every document
+		// that matches a common word; mining writes only pairs, which
+		// change no search result.
+		found := make([][]store.Hit, len(part))
+		var err error
+		for i, q := range part {
+			var exclude []int64
+			if q.SeedDocID != 0 {
+				exclude = append(exclude, q.SeedDocID)
 			}
-			return tx.AddRunProgress(ctx, run.ID, store.RunDelta{Done: len(part), BusySeconds: time.Since(t0).Seconds()})
-		})
+			if found[i], err = st.Search(ctx, q.Text, opt.Negatives, exclude...); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = st.Background().Tx(ctx, func(tx *store.Store) error {
+				for qi, q := range part {
+					for i, h := range found[qi] {
+						pair := store.Pair{QueryID: q.ID, DocID: h.DocID, Source: store.SourceBM25, BM25Rank: i + 1, BM25Score: h.Score, RunID: run.ID}
+						o, err := tx.PutPair(ctx, &pair)
+						if err != nil {
+							return err
+						}
+						if o == store.Inserted {
+							added++
+						}
+					}
+				}
+				return tx.AddRunProgress(ctx, run.ID, store.RunDelta{Done: len(part), BusySeconds: time.Since(t0).Seconds()})
+			})
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break

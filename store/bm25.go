@@ -51,7 +51,8 @@ type bm25Corpus struct {
 	key       []byte // structure record + averages record of the cached state
 	nRow      int64
 	avgdl     float64
-	termDocs  map[string]int64 // token -> documents containing it
+	termDocs  map[string]int64   // token -> documents containing it
+	termMax   map[string]float64 // term -> its highest bm25() alone (see maxScoreSearch)
 	stemCache map[string]string
 }
 
@@ -142,15 +143,10 @@ func (c *bm25Corpus) scorer(ctx context.Context, h handle, terms []string) (*bm2
 	}
 	idf := make([]float64, len(stems))
 	for i, st := range stems {
-		n, err := c.docsWith(ctx, h, terms[i], st)
-		if err != nil {
+		var err error
+		if idf[i], _, err = c.idf(ctx, h, terms[i], st); err != nil {
 			return nil, false, err
 		}
-		v := math.Log((float64(c.nRow) - float64(n) + 0.5) / (float64(n) + 0.5))
-		if v <= 0 {
-			v = 1e-6
-		}
-		idf[i] = v
 	}
 	return &bm25Scorer{c: c, stems: stems, idf: idf, freq: make([]float64, len(stems))}, true, nil
 }
@@ -187,7 +183,7 @@ func (c *bm25Corpus) refresh(ctx context.Context, h handle) error {
 	if c.termDocs != nil && bytes.Equal(key, c.key) {
 		return nil
 	}
-	c.key, c.termDocs, c.nRow, c.avgdl = key, map[string]int64{}, 0, 0
+	c.key, c.termDocs, c.termMax, c.nRow, c.avgdl = key, map[string]int64{}, map[string]float64{}, 0, 0
 	if c.stemCache == nil {
 		c.stemCache = map[string]string{}
 	}
@@ -204,6 +200,20 @@ func (c *bm25Corpus) refresh(ctx context.Context, h handle) error {
 		c.avgdl = float64(v[1]+v[2]) / float64(c.nRow)
 	}
 	return nil
+}
+
+// idf is the IDF bm25() gives term (of token stem), and the number of
+// documents holding it: ln((N − n + 0.5)/(n + 0.5)), floored at 1e-6.
+func (c *bm25Corpus) idf(ctx context.Context, h handle, term, stem string) (float64, int64, error) {
+	n, err := c.docsWith(ctx, h, term, stem)
+	if err != nil {
+		return 0, 0, err
+	}
+	v := math.Log((float64(c.nRow) - float64(n) + 0.5) / (float64(n) + 0.5))
+	if v <= 0 {
+		v = 1e-6
+	}
+	return v, n, nil
 }
 
 // docsWith is the number of documents containing term, counted by FTS5
