@@ -47,10 +47,15 @@ type estPair struct {
 	studentExpected float64
 }
 
+// foldTrainer trains a fold's student of the estimate: student.TrainForGrades
+// (the fold models only grade their held-out pairs); student.Train gives
+// the same grades, slower.
+type foldTrainer func([]student.Example, student.TrainOptions) (*student.Model, error)
+
 // estimate cross-validates the student by query over pairs (the training
-// queries' pairs). It returns nil when there are fewer than two training
-// queries: nothing can be held out.
-func estimate(ctx context.Context, pairs []estPair, topt student.TrainOptions, teacher, humanRef string) (*store.StudentEstimate, error) {
+// queries' pairs), each fold's student trained by train. It returns nil
+// when there are fewer than two training queries: nothing can be held out.
+func estimate(ctx context.Context, pairs []estPair, topt student.TrainOptions, teacher, humanRef string, train foldTrainer) (*store.StudentEstimate, error) {
 	queries := make([]string, len(pairs))
 	for i, p := range pairs {
 		queries[i] = p.query
@@ -83,7 +88,7 @@ func estimate(ctx context.Context, pairs []estPair, topt student.TrainOptions, t
 		if len(ex) == 0 {
 			return nil, fmt.Errorf("estimate: fold %d leaves no training pairs", f)
 		}
-		m, err := student.Train(ex, topt)
+		m, err := train(ex, topt)
 		if err != nil {
 			return nil, fmt.Errorf("estimate (fold %d of %d): %w", f+1, nf, err)
 		}

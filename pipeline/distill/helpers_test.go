@@ -80,3 +80,31 @@ func newFixture(t testing.TB, nq, nd int) *fixture {
 	}
 	return f
 }
+
+// addStrictTeacher adds teacher labeler "strict", one lexical disagrees
+// with: any query term makes a document perfectly relevant, except on
+// every sixth query, graded like lexical. It becomes f.teacher.
+func (f *fixture) addStrictTeacher(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	strict := store.Labeler{Name: "strict", Kind: store.KindLLM, Role: "teacher", BaseURL: "http://127.0.0.1:1/v1", Model: "big"}
+	if err := f.st.AddLabeler(ctx, &strict); err != nil {
+		t.Fatal(err)
+	}
+	var js []store.Judgment
+	for key, id := range f.pairs {
+		var q, j int
+		if _, err := fmt.Sscanf(key, "q%d/d%d_%d", &q, &q, &j); err != nil {
+			t.Fatal(err)
+		}
+		g := min(3, 3*(j%4))
+		if q%6 == 0 { // some queries are graded like lexical: the held-out ones pull the student
+			g = j % 4
+		}
+		js = append(js, store.Judgment{PairID: id, LabelerID: strict.ID, Grade: g, Status: store.StatusOK})
+	}
+	if err := f.st.PutJudgments(ctx, js); err != nil {
+		t.Fatal(err)
+	}
+	f.teacher = strict
+}

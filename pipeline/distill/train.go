@@ -39,6 +39,10 @@ type TrainOptions struct {
 	// SkipEstimate skips the cross-validated estimate of the student's
 	// agreement on new queries (for callers that retrain many times).
 	SkipEstimate bool
+
+	// foldTrain trains the estimate's fold students; nil is
+	// student.TrainForGrades (tests compare it with student.Train).
+	foldTrain foldTrainer
 }
 
 // TrainResult reports a training.
@@ -186,7 +190,11 @@ func Train(ctx context.Context, st *store.Store, opt TrainOptions) (TrainResult,
 	}
 	var estimated *store.StudentEstimate
 	if !opt.SkipEstimate {
-		if estimated, err = estimate(ctx, est, m.Options, teacher.Name, humanRef); err != nil {
+		foldTrain := opt.foldTrain
+		if foldTrain == nil {
+			foldTrain = student.TrainForGrades
+		}
+		if estimated, err = estimate(ctx, est, m.Options, teacher.Name, humanRef, foldTrain); err != nil {
 			return res, err
 		}
 		if estimated != nil {

@@ -602,6 +602,15 @@ func (d *priorData) chooseShrink(opt TrainOptions, K int, grid []float64) (int, 
 	return chosen - 1, pts
 }
 
+// lexicalExact reports whether lexical grades every example as the
+// teacher did. The inner cross-validation then keeps lexical whatever the
+// fits: its held-out grades are lexical's on every query, so its κ and
+// quadratic κ are 1 (both 0 with a single grade, and then every
+// candidate's are 0), and no candidate's can be higher.
+func (d *priorData) lexicalExact() bool {
+	return slices.Equal(d.y, d.lexG)
+}
+
 // beatsLexical is the gate every departure from lexical must pass: the
 // best candidate agrees better with the training grades than lexical does
 // on the held-out queries by more than departZ bootstrap standard errors of
@@ -645,8 +654,12 @@ func stddev(x []float64) float64 {
 }
 
 // trainPrior fits the lexical-prior method into m (whose scale, options and
-// feature names are set).
-func trainPrior(ex []Example, opt TrainOptions, m *Model, y []int, cw []float64) (int, error) {
+// feature names are set). With gradesOnly (TrainForGrades) it skips the
+// fits that cannot change the model's grades: the whole cross-validation
+// when lexical already grades every example as the teacher did (no
+// correction can then beat it, see lexicalExact), and the full data's
+// shrinkage path beyond the chosen strength.
+func trainPrior(ex []Example, opt TrainOptions, m *Model, y []int, cw []float64, gradesOnly bool) (int, error) {
 	d0 := len(ex[0].X)
 	if d0 < features.NumFeatures {
 		return 0, fmt.Errorf("student: method %s needs features.Extract or features.ExtractGroup vectors (%d features, want at least %d)",
@@ -672,7 +685,23 @@ func trainPrior(ex []Example, opt TrainOptions, m *Model, y []int, cw []float64)
 	w, delta := make([]float64, d.p), make([]float64, K-1) // lexical itself
 	lam, iters := 0.0, 0
 	var pts []ShrinkPoint
-	if grid := shrinkGrid(opt); len(uniq(d.queries)) >= minCVQueries && len(grid) > 0 {
+	grid := shrinkGrid(opt)
+	switch {
+	case len(uniq(d.queries)) < minCVQueries || len(grid) == 0:
+	case gradesOnly && d.lexicalExact():
+	case gradesOnly:
+		chosen, _ := d.chooseShrink(opt, K, grid)
+		if chosen >= 0 {
+			// the path up to the chosen strength: each fit is warm-started
+			// from the one before, so the chosen fit is the full path's
+			path, _ := fitPath(pp, a, grid[:chosen+1], opt.Epochs)
+			if !finite(path[chosen]) {
+				return 0, errors.New("student: training diverged")
+			}
+			lam = grid[chosen]
+			a, w, delta = correction(path[chosen], d.p, K, pp.c)
+		}
+	default:
 		// the shrinkage path on all the training data, beside the folds
 		var path [][]float64
 		done := make(chan struct{})

@@ -54,7 +54,7 @@ func sameBits(name string, a, b []float64) string {
 // the same parameters, the same inner cross-validation and the same
 // iterations, bit for bit, and the same grade, expected grade and grade
 // distribution for every vector of all (the training vectors and any
-// held-out ones).
+// held-out ones), and the same grades from TrainForGrades' model.
 func checkSameModel(t *testing.T, name string, ex []Example, opt TrainOptions, all [][]float64) {
 	t.Helper()
 	got, err := Train(ex, opt)
@@ -99,6 +99,19 @@ func checkSameModel(t *testing.T, name string, ex []Example, opt TrainOptions, a
 				diffs = append(diffs, fmt.Sprintf("vector %d: grade %d expected %v probs %v, reference %d %v %v", i, g, e, pr, wg, we, wpr))
 			}
 			regraded++
+		}
+	}
+	// TrainForGrades' model grades the same
+	fast, err := TrainForGrades(ex, opt)
+	if err != nil {
+		t.Fatalf("%s: TrainForGrades: %v", name, err)
+	}
+	for i, x := range all {
+		g, e, pr := fast.Predict(x, nil)
+		wg, we, wpr := want.Predict(x, nil)
+		if g != wg || sameBits("p", append(pr, e), append(wpr, we)) != "" {
+			diffs = append(diffs, fmt.Sprintf("TrainForGrades: vector %d: grade %d expected %v probs %v, reference %d %v %v", i, g, e, pr, wg, we, wpr))
+			break
 		}
 	}
 	if regraded > 0 {

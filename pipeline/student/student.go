@@ -171,7 +171,16 @@ func Tuned(minGrade, maxGrade int) TrainOptions {
 // Train fits a model to ex. It fails on empty data, vectors of unequal
 // length, grades outside the scale, fewer than two distinct grades or an
 // unknown method.
-func Train(ex []Example, opt TrainOptions) (*Model, error) {
+func Train(ex []Example, opt TrainOptions) (*Model, error) { return train(ex, opt, false) }
+
+// TrainForGrades is Train for a model that is only asked for grades and
+// then thrown away (the folds of a cross-validated estimate): Predict
+// gives exactly what Train's model gives, but the lexical-prior method
+// skips the fits that cannot change its grades, so the model's
+// Summary.Iterations and Summary.ShrinkCV are not Train's.
+func TrainForGrades(ex []Example, opt TrainOptions) (*Model, error) { return train(ex, opt, true) }
+
+func train(ex []Example, opt TrainOptions, gradesOnly bool) (*Model, error) {
 	start := time.Now()
 	if len(ex) == 0 {
 		return nil, errors.New("student: no training examples")
@@ -267,7 +276,7 @@ func Train(ex []Example, opt TrainOptions) (*Model, error) {
 	switch opt.Method {
 	case MethodLexicalPrior:
 		var err error
-		if iters, err = trainPrior(ex, opt, m, y, cw); err != nil {
+		if iters, err = trainPrior(ex, opt, m, y, cw, gradesOnly); err != nil {
 			return nil, err
 		}
 	case MethodOrdinal:
