@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -392,5 +393,52 @@ func TestNamedFileMustBeRegular(t *testing.T) {
 				t.Errorf("import %s %s kept %d rows", name, path, n)
 			}
 		}
+	}
+}
+
+// xs reads as an endless run of 'x'.
+type xs struct{}
+
+func (xs) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+// TestLineLimitIsExact: a line of MaxLineBytes is read whole, one byte more
+// is "line longer than 64 MiB" at its line, with or without a line end (the
+// last piece of a long line escaped the check: a 64 MiB + 1 line without a
+// newline was reported as bad JSON).
+func TestLineLimitIsExact(t *testing.T) {
+	for _, c := range []struct {
+		extra int
+		end   string
+		long  bool
+	}{{0, "", false}, {0, "\n", false}, {0, "\r\n", false}, {1, "", true}, {1, "\n", true}, {1, "\r\n", true}} {
+		tail, lines := "", 2 // without a line end, the long line is the file's last
+		if c.end != "" {
+			tail, lines = c.end+"{}\n", 3
+		}
+		r := io.MultiReader(strings.NewReader("{}\n"), io.LimitReader(xs{}, MaxLineBytes+int64(c.extra)), strings.NewReader(tail))
+		got := map[int]int{}
+		err := eachLine("big.jsonl", r, func(n int, line []byte) error { got[n] = len(line); return nil })
+		switch {
+		case c.long && (err == nil || err.Error() != `big.jsonl:2: line longer than 64 MiB (is this a text file?)`):
+			t.Errorf("MaxLineBytes+%d, end %q: err = %v", c.extra, c.end, err)
+		case !c.long && (err != nil || got[2] != MaxLineBytes || len(got) != lines):
+			t.Errorf("MaxLineBytes, end %q: err = %v, line lengths %v", c.end, err, got)
+		}
+	}
+	st := newStore(t, "0-3")
+	seed(t, st)
+	before := counts(t, st)
+	r := io.MultiReader(strings.NewReader(`{"id":"fine","text":"zebra"}`+"\n"+`{"id":"big","text":"`), io.LimitReader(xs{}, MaxLineBytes+1-int64(len(`{"id":"big","text":"`))))
+	_, err := ImportDocsJSONL(ctx, st, "big.jsonl", r, false)
+	if err == nil || !strings.Contains(err.Error(), `big.jsonl:2: line longer than 64 MiB`) {
+		t.Fatalf("err = %v", err)
+	}
+	if after := counts(t, st); after != before {
+		t.Fatalf("a failed import changed the workspace:\n%s\n%s", before, after)
 	}
 }

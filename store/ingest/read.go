@@ -53,8 +53,10 @@ func eachLine(file string, r io.Reader, fn func(n int, line []byte) error) error
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
-			if len(long)+len(line) > MaxLineBytes {
-				return lineErr(file, n+1, "line longer than %d MiB (is this a text file?)", MaxLineBytes>>20)
+			// Past the limit with room for a line end ("\r\n"): too long
+			// whatever follows, so stop before holding more of it.
+			if len(long)+len(line) > MaxLineBytes+2 {
+				return tooLong(file, n+1)
 			}
 			long = append(long, line...)
 			continue
@@ -68,6 +70,11 @@ func eachLine(file string, r io.Reader, fn func(n int, line []byte) error) error
 			line = bytes.TrimRight(line, "\r\n")
 			if n == 1 {
 				line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")) // UTF-8 BOM
+			}
+			// The last piece of a long line (or a file's last line, without
+			// a line end) is only measured here.
+			if len(line) > MaxLineBytes {
+				return tooLong(file, n)
 			}
 			if !utf8.Valid(line) {
 				return lineErr(file, n, "invalid UTF-8")
@@ -85,6 +92,10 @@ func eachLine(file string, r io.Reader, fn func(n int, line []byte) error) error
 			return fmt.Errorf("%s: %w", file, err)
 		}
 	}
+}
+
+func tooLong(file string, n int) error {
+	return lineErr(file, n, "line longer than %d MiB (is this a text file?)", MaxLineBytes>>20)
 }
 
 // eachFileLine opens path and calls fn with each non-blank line.

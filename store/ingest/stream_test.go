@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/qrelbench/qrelbench/store"
 )
 
 // TestRepeatsOfStoredRecordsAreCaughtWithUpdate: with --update, a record
@@ -108,5 +110,62 @@ func TestImportStopsOnCancel(t *testing.T) {
 	}
 	if r.n < -4000 {
 		t.Fatalf("the import read %d lines past the cancel", -r.n)
+	}
+}
+
+// TestFailureAfterIndexedChunksKeepsNothing: a bad last line of a file big
+// enough that the load has already indexed chunks of its documents (over
+// 8 MiB of text) still leaves the workspace as it was, index and FTS5
+// settings included, and names the file and line; the same file without
+// its bad line then imports whole, every document searchable.
+func TestFailureAfterIndexedChunksKeepsNothing(t *testing.T) {
+	const n = 12000
+	filler := strings.Repeat("stripes ", 100) // 800 bytes: 9.6 MB of text in all
+	var good strings.Builder
+	for i := 0; i < n; i++ {
+		good.WriteString(pairLine(fmt.Sprintf("cq%d", i/50), fmt.Sprintf("query %d", i/50), fmt.Sprintf("cd%d", i), fmt.Sprintf("zebra %d %s", i, filler), i%4))
+	}
+	dir := t.TempDir()
+	hashSize := func(st *store.Store) string {
+		var v string
+		st.DB().QueryRow(`SELECT group_concat(k || '=' || v) FROM documents_fts_config`).Scan(&v)
+		return v
+	}
+	for _, c := range []struct{ name, last, want string }{
+		{"bad JSON", `{"query_id":"cq0",` + "\n", fmt.Sprintf(":%d: bad JSON", n+1)},
+		{"document repeated", pairLine("cq0", "query 0", "cd17", "another text", 1), fmt.Sprintf(`:%d: document "cd17" appears again with a different text (first at line 18)`, n+1)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := newStore(t, "0-3")
+			seed(t, st)
+			before, config := counts(t, st), hashSize(st)
+			path := writeFile(t, dir, c.name+".jsonl", good.String()+c.last)
+			_, err := ImportPairs(ctx, st, path, "human:imported", false)
+			if err == nil || !strings.Contains(err.Error(), path+c.want) {
+				t.Fatalf("err = %v, want %q", err, path+c.want)
+			}
+			if after := counts(t, st); after != before {
+				t.Fatalf("a failed import changed the workspace:\n%s\n%s", before, after)
+			}
+			if got := hashSize(st); got != config {
+				t.Fatalf("FTS5 config %q after the failed import, was %q", got, config)
+			}
+		})
+	}
+	st := newStore(t, "0-3")
+	path := writeFile(t, dir, "good.jsonl", good.String())
+	sum, err := ImportPairs(ctx, st, path, "human:imported", false)
+	if err != nil || sum.Inserted["documents"] != n || sum.Inserted["judgments"] != n {
+		t.Fatalf("import: %v %v", sum, err)
+	}
+	var found int
+	if err := st.DB().QueryRow(`SELECT count(*) FROM documents_fts WHERE documents_fts MATCH 'zebra AND stripes'`).Scan(&found); err != nil || found != n {
+		t.Fatalf("%d documents found by the index, want %d (%v)", found, n, err)
+	}
+	if _, err := st.DB().Exec(`INSERT INTO documents_fts(documents_fts) VALUES ('integrity-check')`); err != nil {
+		t.Fatalf("index integrity: %v", err)
+	}
+	if got := hashSize(st); !strings.Contains(got, "hashsize=1048576") {
+		t.Fatalf("FTS5 config after the import: %q, want FTS5's default hashsize", got)
 	}
 }
