@@ -2,15 +2,12 @@ package distill
 
 import (
 	"context"
-	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/qrelbench/qrelbench/pipeline"
 	"github.com/qrelbench/qrelbench/pipeline/student"
 	"github.com/qrelbench/qrelbench/store"
-	"github.com/qrelbench/qrelbench/store/ingest"
-	"github.com/qrelbench/qrelbench/store/storetest"
 )
 
 // sameEstimate trains a student of teacher twice, its estimate's fold
@@ -54,25 +51,7 @@ func TestEstimateFoldsTrainForGrades(t *testing.T) {
 // on all 13 queries (leave one query out, 12 training queries and inner
 // cross-validation in every fold), and with lexical as teacher.
 func TestEstimateFoldsTrainForGradesOnSharedData(t *testing.T) {
-	dir := storetest.DataDir(t)
-	ctx := context.Background()
-	st, err := store.Create(ctx, filepath.Join(t.TempDir(), "ws.db"), store.Scales["0-3"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := ingest.ImportPairs(ctx, st, filepath.Join(dir, "llmjudge", "test-visible.jsonl"), "human:imported", false); err != nil {
-		t.Skipf("test-visible.jsonl: %v", err)
-	}
-	if _, err := ingest.ImportQrels(ctx, st, filepath.Join(dir, "llmjudge", "runs-visible", "Olz-gpt4o.qrels"),
-		ingest.QrelsOptions{Labeler: "gpt4o"}); err != nil {
-		t.Skipf("Olz-gpt4o.qrels: %v", err)
-	}
-	for _, name := range []string{"lexical", "bm25"} {
-		if _, err := pipeline.Label(ctx, st, pipeline.LabelOptions{Labeler: name}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	st := testVisibleWorkspace(t)
 	sameEstimate(t, "test-visible, teacher gpt4o", st, "gpt4o", true)
 	sameEstimate(t, "test-visible, teacher lexical", st, "lexical", true)
 }

@@ -24,25 +24,8 @@ import (
 // kappa there, and its training-time estimate (leave one of the 7 training
 // queries out) must be there, marked unreliable, with the humans' line.
 func TestRealDataDistillThroughStore(t *testing.T) {
-	dir := storetest.DataDir(t)
 	ctx := context.Background()
-	st, err := store.Create(ctx, filepath.Join(t.TempDir(), "ws.db"), store.Scales["0-3"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := ingest.ImportPairs(ctx, st, filepath.Join(dir, "llmjudge", "test-visible.jsonl"), "human:imported", false); err != nil {
-		t.Skipf("test-visible.jsonl: %v", err)
-	}
-	if _, err := ingest.ImportQrels(ctx, st, filepath.Join(dir, "llmjudge", "runs-visible", "Olz-gpt4o.qrels"),
-		ingest.QrelsOptions{Labeler: "gpt4o"}); err != nil {
-		t.Skipf("Olz-gpt4o.qrels: %v", err)
-	}
-	for _, name := range []string{"lexical", "bm25"} {
-		if _, err := pipeline.Label(ctx, st, pipeline.LabelOptions{Labeler: name}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	st := testVisibleWorkspace(t)
 	train, test := splitEvenOdd(t, st)
 	res, err := Train(ctx, st, TrainOptions{Teacher: "gpt4o", Labeler: "student", Queries: train, IncludeHumanGraded: true})
 	if err != nil {
@@ -102,4 +85,32 @@ func splitEvenOdd(t *testing.T, st *store.Store) (train, test []string) {
 		}
 	}
 	return train, test
+}
+
+// testVisibleWorkspace is a workspace of llmjudge/test-visible.jsonl (human
+// grades as human:imported), the GPT-4o judge run Olz-gpt4o as teacher
+// labeler gpt4o, and every pair labeled by lexical and bm25; the test
+// skips without the shared data.
+func testVisibleWorkspace(t *testing.T) *store.Store {
+	t.Helper()
+	dir := storetest.DataDir(t)
+	ctx := context.Background()
+	st, err := store.Create(ctx, filepath.Join(t.TempDir(), "ws.db"), store.Scales["0-3"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := ingest.ImportPairs(ctx, st, filepath.Join(dir, "llmjudge", "test-visible.jsonl"), "human:imported", false); err != nil {
+		t.Skipf("test-visible.jsonl: %v", err)
+	}
+	if _, err := ingest.ImportQrels(ctx, st, filepath.Join(dir, "llmjudge", "runs-visible", "Olz-gpt4o.qrels"),
+		ingest.QrelsOptions{Labeler: "gpt4o"}); err != nil {
+		t.Skipf("Olz-gpt4o.qrels: %v", err)
+	}
+	for _, name := range []string{"lexical", "bm25"} {
+		if _, err := pipeline.Label(ctx, st, pipeline.LabelOptions{Labeler: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st
 }
