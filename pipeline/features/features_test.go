@@ -242,15 +242,30 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
+// BenchmarkExtract: one op extracts the features of a whole set of pairs
+// (different queries, passages and ranks), so the figure is not that of one
+// pair's hot caches; ns/pair is reported beside ns/op.
 func BenchmarkExtract(b *testing.B) {
-	p := Pair{Query: "how does a bounty hunter make money",
-		Body: "Other terms for this job are bail enforcement agent, fugitive recovery agent, and bail fugitive investigator. The job description is simple – a bounty hunter captures fugitives from justice in exchange for a monetary reward (the bounty).",
-		BM25: 3, BM25Max: 5, BM25Rank: 2, NCandidates: 10}
+	body := "Other terms for this job are bail enforcement agent, fugitive recovery agent, and bail fugitive investigator. The job description is simple – a bounty hunter captures fugitives from justice in exchange for a monetary reward (the bounty)."
+	queries := []string{"how does a bounty hunter make money", "what is a bail enforcement agent",
+		"fugitive recovery agent salary", "how long do you blanch spinach", "who owns drs train fleet", "price of corn mash"}
+	words := strings.Fields(body)
+	var ps []Pair
+	for q, query := range queries {
+		for i := range 8 {
+			k := (3*i + q) % len(words)
+			ps = append(ps, Pair{Query: query, Body: strings.Join(append(append([]string{}, words[k:]...), words[:k]...), " "),
+				BM25: 5 - float64(i)*0.5, BM25Max: 5, BM25Rank: i + 1, NCandidates: 8})
+		}
+	}
 	dst := make([]float64, 0, NumFeatures)
 	b.ReportAllocs()
 	for b.Loop() {
-		dst = Extract(p, dst[:0])
+		for _, p := range ps {
+			dst = Extract(p, dst[:0])
+		}
 	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ps)), "ns/pair")
 }
 
 func TestAnswerCues(t *testing.T) {

@@ -402,9 +402,11 @@ func TestFeatureSetsAndMismatch(t *testing.T) {
 	}
 }
 
-// BenchmarkExtractAndPredict grades groups of 160 pairs of one query
-// (50-word passages, the median of the real data) through ExtractGroup and
-// the default (lexical-prior) model; pairs/s counts pairs.
+// BenchmarkExtractAndPredict grades groups of 160 pairs (50-word passages,
+// the median of the real data) through ExtractGroup and the default
+// (lexical-prior) model; pairs/s counts pairs. One op is a whole pass over
+// eight queries, each with its own group, so that per-query caches are
+// not always hot and the figure does not depend on how far b.N cycles.
 func BenchmarkExtractAndPredict(b *testing.B) {
 	const groupSize = 160
 	ex, _ := synthetic(500, features.NumGroupFeatures, 11, 0)
@@ -418,16 +420,25 @@ func BenchmarkExtractAndPredict(b *testing.B) {
 	body := "Other terms for this job are bail enforcement agent, fugitive recovery agent, and bail fugitive investigator. " +
 		"The job description is simple – a bounty hunter captures fugitives from justice in exchange for a monetary reward (the bounty). " +
 		"Most bounty hunters earn a percentage of the bail, usually 10 to 20 percent."
+	queries := []string{
+		"how does a bounty hunter make money", "what is a bail enforcement agent", "fugitive recovery agent salary",
+		"percentage of bail bounty hunters earn", "job description of a bounty hunter", "who captures fugitives from justice",
+		"monetary reward for capturing a fugitive", "other names for bail fugitive investigator",
+	}
 	words := strings.Fields(body)
-	ps := make([]features.Pair, groupSize)
-	for i := range ps {
-		// vary the passages a little: rotate the words
-		k := i % len(words)
-		ps[i] = features.Pair{
-			Query: "how does a bounty hunter make money",
-			Body:  strings.Join(append(append([]string{}, words[k:]...), words[:k]...), " "),
-			BM25:  9.1 - float64(i)*0.05, BM25Max: 9.1, BM25Rank: i + 1, NCandidates: groupSize,
+	groups := make([][]features.Pair, len(queries))
+	for q, query := range queries {
+		ps := make([]features.Pair, groupSize)
+		for i := range ps {
+			// vary the passages a little: rotate the words
+			k := (i + 7*q) % len(words)
+			ps[i] = features.Pair{
+				Query: query,
+				Body:  strings.Join(append(append([]string{}, words[k:]...), words[:k]...), " "),
+				BM25:  9.1 - float64(i)*0.05, BM25Max: 9.1, BM25Rank: i + 1, NCandidates: groupSize,
+			}
 		}
+		groups[q] = ps
 	}
 	b.ReportAllocs()
 	start := time.Now()
@@ -436,11 +447,13 @@ func BenchmarkExtractAndPredict(b *testing.B) {
 		var xs [][]float64
 		probs := make([]float64, 0, 4)
 		for pb.Next() {
-			xs, _ = m.Extract(ps, xs)
-			for _, x := range xs {
-				_, _, probs = m.Predict(x, probs)
+			for _, ps := range groups {
+				xs, _ = m.Extract(ps, xs)
+				for _, x := range xs {
+					_, _, probs = m.Predict(x, probs)
+				}
+				pairs.Add(groupSize)
 			}
-			pairs.Add(groupSize)
 		}
 	})
 	b.ReportMetric(float64(pairs.Load())/time.Since(start).Seconds(), "pairs/s")
