@@ -627,10 +627,19 @@ type browseState struct {
 	refreshing    bool
 	news          int // pairs added by the last refreshes (shown until a key)
 	wantTitleSort bool
+
+	// For live refreshes that edit the rows in place (see browserows.go):
+	// what the rows were computed for, the pair pinned there without
+	// passing the filters (-1: none), and rows whose cells this annotator
+	// changed since, with their keys in the rows.
+	built   rowsSpec
+	builtOK bool
+	pinned  int32
+	stale   map[int32]int32
 }
 
 func (b *browseState) init() {
-	b.sortCol, b.gradeCol = -1, -1
+	b.sortCol, b.gradeCol, b.pinned = -1, -1, -1
 	b.titles = map[int64]string{}
 }
 
@@ -765,6 +774,10 @@ func (b *browseState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 			return nil, true // failed, or read for an index since replaced
 		}
 		var cmds []tea.Cmd
+		var edit *rowEdit
+		if len(msg.cells) > 0 || msg.grow != nil {
+			edit = b.takeOut(msg.cells) // before the changes: rows are found by their keys
+		}
 		if msg.grow != nil {
 			b.idx.grow(msg.grow)
 			b.news += len(msg.grow.ids)
@@ -783,7 +796,9 @@ func (b *browseState) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		}
 		b.idx.head = msg.head
 		if len(msg.cells) > 0 || msg.grow != nil {
-			b.refreshView(m)
+			if edit == nil || !b.putBack(m, edit) {
+				b.refreshView(m)
+			}
 			cmds = append(cmds, m.gradesChanged(), b.ensureTitles(m))
 		}
 		if unknown {
@@ -843,6 +858,7 @@ func (b *browseState) applyMine(m *Model, j store.Judgment) {
 	if j.Status != store.StatusOK {
 		c.Grade = -1
 	}
+	b.noteStale(b.idx.row(c.PairID))
 	b.idx.apply(c)
 }
 
@@ -879,6 +895,7 @@ func (b *browseState) filterRows(m *Model, pin bool) {
 		selID, line = id, b.cursor-b.offset
 	}
 	b.prevIdx = x
+	b.built, b.builtOK, b.pinned, b.stale = b.spec(), true, -1, nil
 	sm := b.searching()
 	if sm != nil {
 		sm.bind(x)
@@ -912,6 +929,7 @@ func (b *browseState) filterRows(m *Model, pin bool) {
 		if sel := int32(x.row(selID)); pin && sel >= 0 {
 			if i, found := slices.BinarySearch(view, sel); !found {
 				view = slices.Insert(view, i, sel)
+				b.pinned = sel
 			}
 		}
 		if b.sortCol >= 0 {
