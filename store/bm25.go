@@ -97,13 +97,7 @@ func (s *Store) candidateBM25(ctx context.Context, terms []string, docIDs []int6
 			return nil, false, err
 		}
 		found[id] = true
-		score, matched, exact := sc.score(title, body, sz)
-		switch {
-		case !exact:
-			rest = append(rest, id)
-		case matched:
-			out[id] = score
-		}
+		rest = sc.scoreInto(id, title, body, sz, out, rest)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, err
@@ -149,6 +143,24 @@ func (c *bm25Corpus) scorer(ctx context.Context, h handle, terms []string) (*bm2
 		}
 	}
 	return &bm25Scorer{c: c, stems: stems, idf: idf, freq: make([]float64, len(stems))}, true, nil
+}
+
+// scoreInto is the candidate-only BM25 of document id, put in out when the
+// document matches; when only FTS5 can score it exactly (no docsize row, sz
+// nil, or see score) its id is appended to rest instead. Both callers —
+// BM25Scores' and in-process grading's — decide a candidate here.
+func (sc *bm25Scorer) scoreInto(id int64, title, body string, sz []byte, out map[int64]float64, rest []int64) []int64 {
+	if sz == nil {
+		return append(rest, id)
+	}
+	score, matched, exact := sc.score(title, body, sz)
+	switch {
+	case !exact:
+		return append(rest, id)
+	case matched:
+		out[id] = score
+	}
+	return rest
 }
 
 // score is the BM25 of a document from its title, body and FTS5 docsize

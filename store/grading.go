@@ -181,16 +181,8 @@ func (s *Store) scoreCandidates(ctx context.Context, groups []CandidateGroup, te
 			rest[t.group] = append(rest[t.group], v.DocID)
 		case sc == nil:
 			// an empty corpus: nothing matches
-		case t.sz == nil:
-			rest[t.group] = append(rest[t.group], v.DocID) // no docsize row: let FTS5 say
 		default:
-			score, matched, ok := sc.score(v.Doc.Title, v.Doc.Body, t.sz)
-			switch {
-			case !ok:
-				rest[t.group] = append(rest[t.group], v.DocID)
-			case matched:
-				g.BM25[v.DocID] = score
-			}
+			rest[t.group] = sc.scoreInto(v.DocID, v.Doc.Title, v.Doc.Body, t.sz, g.BM25, rest[t.group])
 		}
 	}
 	return nil
