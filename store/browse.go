@@ -295,12 +295,12 @@ func (s *Store) scanPacked(ctx context.Context, lo, hi int64, query string, args
 }
 
 // scanSpans runs query, whose last two parameters bound an id range, over
-// [lo, hi] in spans, and calls fn with the one text each span returns.
+// [lo, hi] in spans (spansOf's, as the parallel scans cut them), one after
+// the other, and calls fn with the one text each span returns.
 func (s *Store) scanSpans(ctx context.Context, lo, hi int64, query string, args []any, fn func(packed string) error) error {
-	const span = 1 << 18
-	for start := lo; start <= hi; start += span {
+	for _, sp := range spansOf(query, args, lo, hi) {
 		var packed string
-		if err := s.h.QueryRowContext(ctx, query, append(args, start, start+span-1)...).Scan(&packed); err != nil {
+		if err := s.h.QueryRowContext(ctx, sp.query, sp.args...).Scan(&packed); err != nil {
 			return err
 		}
 		if err := fn(packed); err != nil {

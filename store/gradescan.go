@@ -40,10 +40,7 @@ func (s *Store) ScanOKGrades(ctx context.Context, labelerIDs []int64, fn func(wh
 	if len(labelerIDs) == 0 {
 		return nil
 	}
-	args := make([]any, len(labelerIDs))
-	for i, id := range labelerIDs {
-		args[i] = id
-	}
+	args := int64Args(labelerIDs)
 	in := "(" + placeholders(len(labelerIDs)) + ")"
 	var needed, lo, hi int64
 	// min and max in subqueries: both in one SELECT would scan the table.
