@@ -65,21 +65,6 @@ func queryGroup(ctx context.Context, st *store.Store, queryID int64) (store.Cand
 	return gs[0], nil
 }
 
-// FeaturePairs computes the feature inputs for a query's pairs (see
-// groupFeatures): mined pairs carry the BM25 score mining recorded, the
-// others are scored now.
-func FeaturePairs(ctx context.Context, st *store.Store, group []store.PairView) ([]features.Pair, error) {
-	fps, idx, err := CandidateFeatures(ctx, st, group)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]features.Pair, len(group))
-	for i, k := range idx {
-		out[i] = fps[k]
-	}
-	return out, nil
-}
-
 // CandidateFeatures returns the feature inputs of every candidate pair of
 // the group's query (in pair id order) and, for each pair of group, its
 // index among them. Query-relative features (a document compared with the
