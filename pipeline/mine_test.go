@@ -197,7 +197,7 @@ func TestMineCancelResume(t *testing.T) {
 
 // TestMinedScoresMatchRescoring: the BM25 score mining stores with a pair is
 // the score BM25Scores computes for it, so per-query features may use
-// either (FeaturePairs uses the stored one and scores only the rest).
+// either (store.CandidateGroups uses the stored one and scores only the rest).
 func TestMinedScoresMatchRescoring(t *testing.T) {
 	ctx := context.Background()
 	st := newWorkspace(t, "0-3")
