@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
-	"sync"
 
 	"github.com/qrelbench/qrelbench/benchmark"
 	"github.com/qrelbench/qrelbench/pipeline/features"
@@ -137,6 +135,7 @@ type priorProblem struct {
 	lex  []float64 // lexical score of each example
 	y    []int     // 0-based grades
 	wt   []float64 // example weights, summing to 1
+	rows []int     // each example's row in priorData
 	K    int
 	c    []float64 // lexical bin edges (k+1)/K
 	t    []float64 // scratch: thresholds
@@ -192,55 +191,66 @@ func (pp *priorProblem) fitScale(epochs int) float64 {
 	return math.Min(math.Max(math.Exp(theta[0]), 0.5), 500)
 }
 
-// correctionLoss is the second stage's objective: theta is (ψ, v, θ) with
-// a = e^ψ the inverse temperature (started at the first stage's value and
-// refitted with the correction), v = a·w the weights in logit units and θ
-// the thresholds in the cumulative-softplus parametrisation t_0 = θ_0,
-// t_k = t_{k-1} + softplus(θ_k), which keeps them ordered even for grades
-// the teacher never gave. The penalty λ/2·(|v|² + |t - a·c|²)/a0² is zero
-// exactly at lexical's grading (v = 0, t = a·c) whatever a.
+// correctionLoss is the second stage's objective in x = (a, v, t): a the
+// inverse temperature (started at the first stage's value and refitted
+// with the correction), v = a·w the weights in logit units and t the
+// thresholds, each example's score being a·lex + v·z. The penalty
+// λ/2·(|v|² + |t - a·c|²)/a0² is zero exactly at lexical's grading (v = 0,
+// t = a·c) whatever a, and a weak prior on log a keeps a finite. The
+// likelihood is convex in the scores and thresholds and the scores are
+// linear in x, so the objective is convex but for that prior (where a <
+// a0·e), its Hessian is the Gauss-Newton matrix and Newton steps converge
+// quadratically; outside a > 0 and strictly increasing thresholds the
+// value is NaN, which the line search backs away from.
 type correctionLoss struct {
 	pp     *priorProblem
 	lambda float64
-	// the last value's point, a = e^ψ, the gradient's sum in a and ψ's
-	// distance from its prior
-	theta       []float64
-	a, ga, dpsi float64
+	// the last value's point, its a, the likelihood's gradient in a and
+	// log a's distance from its prior
+	x          []float64
+	a, ga, dla float64
 }
 
-// start writes the lexical point at temperature a into theta.
-func (o *correctionLoss) start(theta []float64, a float64) {
+// start writes the lexical point at temperature a into x.
+func (o *correctionLoss) start(x []float64, a float64) {
 	p := o.pp.p
-	theta[0] = math.Log(a)
-	clear(theta[1 : 1+p])
-	prev := 0.0
+	x[0] = a
+	clear(x[1 : 1+p])
 	for k, c := range o.pp.c {
-		t := a * c
-		if k == 0 {
-			theta[1+p] = t
-		} else {
-			theta[1+p+k] = invSoftplus(t - prev)
-		}
-		prev = t
+		x[1+p+k] = a * c
 	}
 }
 
-// value returns the objective at theta and keeps what gradient needs: each
-// example's derivative in its score, and the gradient in ψ and in the
+// feasible reports whether x has a > 0 and strictly increasing thresholds.
+func feasible(x []float64, p int) bool {
+	if !(x[0] > 0) {
+		return false
+	}
+	t := x[1+p:]
+	for k := 1; k < len(t); k++ {
+		if !(t[k] > t[k-1]) {
+			return false
+		}
+	}
+	return true
+}
+
+// value returns the objective at x and keeps what gradient needs: each
+// example's derivative in its score, and the gradient in a and in the
 // thresholds. The line search asks for the gradient only at the points it
 // accepts, so the product of the inputs with the score derivatives, the
-// dearest part, is skipped at the others.
-//
-// Every sum is taken in the same order as a plain loop over the examples
-// would (the bits of the fit depend on it); the examples are only
-// interleaved four at a time, so that four independent dot products are in
-// flight instead of one chain of additions.
-func (o *correctionLoss) value(theta []float64) float64 {
+// dearest part, is skipped at the others. The examples are interleaved
+// four at a time, so that four independent dot products are in flight
+// instead of one chain of additions.
+func (o *correctionLoss) value(x []float64) float64 {
 	pp := o.pp
 	p, K := pp.p, pp.K
-	a := math.Exp(theta[0])
-	v := theta[1 : 1+p]
-	thresholds(theta[1+p:], pp.t)
+	if !feasible(x, p) {
+		return math.NaN()
+	}
+	a := x[0]
+	v := x[1 : 1+p]
+	copy(pp.t, x[1+p:])
 	clear(pp.gt)
 	pp.gaps.set(pp.t)
 	n := len(pp.y)
@@ -248,12 +258,13 @@ func (o *correctionLoss) value(theta []float64) float64 {
 	lex := pp.lex[:n]
 	i := 0
 	for ; i+4 <= n; i += 4 {
-		z0 := pp.Z[i*p : i*p+p]
-		z1 := pp.Z[(i+1)*p : (i+1)*p+p]
-		z2 := pp.Z[(i+2)*p : (i+2)*p+p]
-		z3 := pp.Z[(i+3)*p : (i+3)*p+p]
+		// each row sliced to len(v), so that the loop has no bounds checks
+		z0 := pp.Z[i*p:][:len(v)]
+		z1 := pp.Z[(i+1)*p:][:len(v)]
+		z2 := pp.Z[(i+2)*p:][:len(v)]
+		z3 := pp.Z[(i+3)*p:][:len(v)]
 		s0, s1, s2, s3 := a*lex[i], a*lex[i+1], a*lex[i+2], a*lex[i+3]
-		for j, vj := range v[:p] {
+		for j, vj := range v {
 			s0 += vj * z0[j]
 			s1 += vj * z1[j]
 			s2 += vj * z2[j]
@@ -285,45 +296,63 @@ func (o *correctionLoss) value(theta []float64) float64 {
 		s[i] = ds
 	}
 	pen := o.lambda / (priorScale0 * priorScale0)
-	for _, x := range v {
-		loss += 0.5 * pen * x * x
-	}
-	for k, t := range pp.t {
-		x := t - a*pp.c[k]
-		loss += 0.5 * pen * x * x
-		pp.gt[k] += pen * x
-		ga -= pen * x * pp.c[k]
-	}
-	dpsi := theta[0] - math.Log(priorScale0)
-	loss += 0.5 * priorScaleReg * dpsi * dpsi
-	o.theta, o.a, o.ga, o.dpsi = theta, a, ga, dpsi
+	loss += o.penalty(x, pen, pp.gt)
+	o.x, o.a, o.ga, o.dla = x, a, ga, math.Log(a)-math.Log(priorScale0)
 	return loss
+}
+
+// penalty returns the penalty and the prior at x, and adds the penalty's
+// gradient in the thresholds to gt (the likelihood's, then the whole
+// objective's).
+func (o *correctionLoss) penalty(x []float64, pen float64, gt []float64) float64 {
+	p := o.pp.p
+	a := x[0]
+	loss := 0.0
+	for _, w := range x[1 : 1+p] {
+		loss += 0.5 * pen * w * w
+	}
+	for k, t := range x[1+p:] {
+		r := t - a*o.pp.c[k]
+		loss += 0.5 * pen * r * r
+		gt[k] += pen * r
+	}
+	dla := math.Log(a) - math.Log(priorScale0)
+	return loss + 0.5*priorScaleReg*dla*dla
+}
+
+// gradA is the objective's gradient in a, from the likelihood's (ga) and
+// the thresholds' penalty.
+func (o *correctionLoss) gradA(x []float64, ga, dla float64) float64 {
+	p := o.pp.p
+	a := x[0]
+	pen := o.lambda / (priorScale0 * priorScale0)
+	g := ga + priorScaleReg*dla/a
+	for k, t := range x[1+p:] {
+		c := o.pp.c[k]
+		g -= pen * (t - a*c) * c
+	}
+	return g
 }
 
 // gradient writes the gradient at the point of the last value into g.
 func (o *correctionLoss) gradient(g []float64) {
 	pp := o.pp
-	p, K := pp.p, pp.K
-	theta := o.theta
-	v := theta[1 : 1+p]
+	p := pp.p
+	x := o.x
+	v := x[1 : 1+p]
 	gv := g[1 : 1+p]
 	clear(gv)
 	n := len(pp.y)
 	ds := pp.ds[:n]
 	i := 0
 	for ; i+4 <= n; i += 4 {
-		z0 := pp.Z[i*p : i*p+p]
-		z1 := pp.Z[(i+1)*p : (i+1)*p+p]
-		z2 := pp.Z[(i+2)*p : (i+2)*p+p]
-		z3 := pp.Z[(i+3)*p : (i+3)*p+p]
+		z0 := pp.Z[i*p:][:len(gv)]
+		z1 := pp.Z[(i+1)*p:][:len(gv)]
+		z2 := pp.Z[(i+2)*p:][:len(gv)]
+		z3 := pp.Z[(i+3)*p:][:len(gv)]
 		d0, d1, d2, d3 := ds[i], ds[i+1], ds[i+2], ds[i+3]
 		for j := range gv {
-			x := gv[j]
-			x += d0 * z0[j]
-			x += d1 * z1[j]
-			x += d2 * z2[j]
-			x += d3 * z3[j]
-			gv[j] = x
+			gv[j] += d0*z0[j] + d1*z1[j] + d2*z2[j] + d3*z3[j]
 		}
 	}
 	for ; i < n; i++ {
@@ -336,17 +365,8 @@ func (o *correctionLoss) gradient(g []float64) {
 	for j, x := range v {
 		gv[j] += pen * x
 	}
-	g[0] = o.a*o.ga + priorScaleReg*o.dpsi
-	// chain rule through the cumulative softplus
-	tail := 0.0
-	for k := K - 2; k >= 0; k-- {
-		tail += pp.gt[k]
-		if k == 0 {
-			g[1+p] = tail
-		} else {
-			g[1+p+k] = tail * sigmoid(theta[1+p+k])
-		}
-	}
+	g[0] = o.gradA(x, o.ga, o.dla)
+	copy(g[1+p:], pp.gt)
 }
 
 // priorData holds the raw inputs of a training set.
@@ -398,6 +418,7 @@ func (d *priorData) problem(idx []int, K int, mean, std []float64) *priorProblem
 	pp.lex = make([]float64, 0, len(idx))
 	pp.y = make([]int, 0, len(idx))
 	pp.wt = make([]float64, 0, len(idx))
+	pp.rows = make([]int, 0, len(idx))
 	sum := 0.0
 	for _, i := range idx {
 		w := d.cw[d.y[i]]
@@ -409,6 +430,7 @@ func (d *priorData) problem(idx []int, K int, mean, std []float64) *priorProblem
 			pp.Z = append(pp.Z, (x-mean[j])/std[j])
 		}
 		pp.lex, pp.y, pp.wt = append(pp.lex, d.lex[i]), append(pp.y, d.y[i]), append(pp.wt, w)
+		pp.rows = append(pp.rows, i)
 	}
 	for r := range pp.wt {
 		pp.wt[r] /= sum
@@ -431,34 +453,19 @@ func priorGrade(s float64, delta []float64, K int) int {
 }
 
 // correction returns the inverse temperature, the lexical-unit weights
-// w = v/a and the edge shifts δ = t/a - c of a fitted theta.
-func correction(theta []float64, p, K int, c []float64) (a float64, w, delta []float64) {
-	a = math.Exp(theta[0])
+// w = v/a and the edge shifts δ = t/a - c of a fitted x.
+func correction(x []float64, p, K int, c []float64) (a float64, w, delta []float64) {
+	a = x[0]
 	w = make([]float64, p)
 	for j := range w {
-		w[j] = theta[1+j] / a
+		w[j] = x[1+j] / a
 	}
-	t := thresholds(theta[1+p:], nil)
+	t := x[1+p:]
 	delta = make([]float64, K-1)
 	for k := range delta {
 		delta[k] = t[k]/a - c[k]
 	}
 	return a, w, delta
-}
-
-// fitPath fits the correction of pp at every shrinkage of grid (strongest
-// first), each fit warm-started from the previous one, the first from
-// lexical at temperature a.
-func fitPath(pp *priorProblem, a float64, grid []float64, epochs int) (path [][]float64, iters int) {
-	path = make([][]float64, len(grid))
-	theta := make([]float64, 1+pp.p+pp.K-1)
-	(&correctionLoss{pp: pp}).start(theta, a)
-	for g, l := range grid {
-		o := &correctionLoss{pp: pp, lambda: l}
-		iters += minimise(o, theta, epochs, priorGTol, priorFTol)
-		path[g] = slices.Clone(theta)
-	}
-	return path, iters
 }
 
 // shrinkGrid is the candidate shrinkages of opt, strongest first.
@@ -471,12 +478,14 @@ func shrinkGrid(opt TrainOptions) []float64 {
 	return grid
 }
 
-// chooseShrink runs the inner cross-validation by query and returns the
-// index of the chosen candidate in grid (-1: lexical) and every candidate's
-// held-out agreement.
-func (d *priorData) chooseShrink(opt TrainOptions, K int, grid []float64) (int, []ShrinkPoint) {
+// chooseShrink runs the inner cross-validation by query beside the whole
+// data's shrinkage path (pp, standardised by mean and std, at temperature
+// a; see fitPaths) and returns the index of the chosen candidate in grid
+// (-1: lexical), every candidate's held-out agreement, the whole data's
+// path and its iterations.
+func (d *priorData) chooseShrink(opt TrainOptions, K int, grid []float64, pp *priorProblem, a float64, mean, std []float64) (int, []ShrinkPoint, [][]float64, int) {
 	if len(uniq(d.queries)) < minCVQueries || len(grid) == 0 {
-		return -1, nil
+		return -1, nil, nil, 0
 	}
 	fold, nf := QueryFolds(d.queries, maxInnerFolds)
 	qpos := map[string]int{}
@@ -490,54 +499,53 @@ func (d *priorData) chooseShrink(opt TrainOptions, K int, grid []float64) (int, 
 		conf[i] = make([]int64, K*K)
 	}
 	p := d.p
-	// The folds are independent (and hold different queries, so they fill
-	// different cells of conf): fit them at once.
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for f := 0; f < nf; f++ {
-		var tr, te []int
+	folds := make([]*innerFold, nf)
+	parallel(nf, func(f int) {
+		fo := &innerFold{}
 		for i, fi := range fold {
 			if fi == f {
-				te = append(te, i)
+				fo.te = append(fo.te, i)
 			} else {
-				tr = append(tr, i)
+				fo.tr = append(fo.tr, i)
 			}
 		}
-		for _, i := range te {
+		if len(fo.tr) > 0 {
+			// standardised by the fold's own training rows: nothing of
+			// the held-out queries enters its fit (the whole data's fit
+			// it starts from changes where it starts, not where it ends)
+			fo.mean, fo.std = d.standardise(fo.tr)
+			fo.pp = d.problem(fo.tr, K, fo.mean, fo.std)
+			fo.cmap = newCoordMap(mean, std, fo.mean, fo.std)
+		}
+		folds[f] = fo
+	})
+	for _, fo := range folds {
+		for _, i := range fo.te {
 			q := qpos[d.queries[i]]
 			conf[q][d.y[i]*K+d.lexG[i]]++
 		}
-		if len(tr) == 0 {
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			// the fold's own path from lexical (never warm-started from a
-			// fit that saw the held-out queries)
-			// standardised by the fold's own training rows: nothing of the
-			// held-out queries enters its fit
-			mean, std := d.standardise(tr)
-			pp := d.problem(tr, K, mean, std)
-			zt := make([]float64, p)
-			path, _ := fitPath(pp, pp.fitScale(opt.Epochs), grid, opt.Epochs)
-			for gi, theta := range path {
-				_, w, delta := correction(theta, p, K, pp.c)
-				for _, i := range te {
-					s := d.lex[i]
-					for j, x := range d.R[i*p : i*p+p] {
-						zt[j] = (x - mean[j]) / std[j]
-					}
-					s += dot(w, zt)
-					q := qpos[d.queries[i]]
-					conf[(gi+1)*Q+q][d.y[i]*K+priorGrade(s, delta, K)]++
-				}
-			}
-		}()
 	}
-	wg.Wait()
+	path, foldPaths, iters := d.fitPaths(pp, a, folds, fold, grid, opt.Epochs)
+	// the folds hold different queries, so they fill different cells of conf
+	parallel(nf, func(f int) {
+		fo := folds[f]
+		if fo.pp == nil {
+			return
+		}
+		zt := make([]float64, p)
+		for gi, theta := range foldPaths[f] {
+			_, w, delta := correction(theta, p, K, pp.c)
+			for _, i := range fo.te {
+				s := d.lex[i]
+				for j, x := range d.R[i*p : i*p+p] {
+					zt[j] = (x - fo.mean[j]) / fo.std[j]
+				}
+				s += dot(w, zt)
+				q := qpos[d.queries[i]]
+				conf[(gi+1)*Q+q][d.y[i]*K+priorGrade(s, delta, K)]++
+			}
+		}
+	})
 	score := func(g int, wq []int32) (float64, float64) {
 		tot := make([]int64, K*K)
 		for q := 0; q < Q; q++ {
@@ -599,7 +607,7 @@ func (d *priorData) chooseShrink(opt TrainOptions, K int, grid []float64) (int, 
 	if chosen != 0 && !beatsLexical(pts, J, best, chosen) {
 		chosen = 0
 	}
-	return chosen - 1, pts
+	return chosen - 1, pts, path, iters
 }
 
 // lexicalExact reports whether lexical grades every example as the
@@ -689,33 +697,16 @@ func trainPrior(ex []Example, opt TrainOptions, m *Model, y []int, cw []float64,
 	switch {
 	case len(uniq(d.queries)) < minCVQueries || len(grid) == 0:
 	case gradesOnly && d.lexicalExact():
-	case gradesOnly:
-		chosen, _ := d.chooseShrink(opt, K, grid)
-		if chosen >= 0 {
-			// the path up to the chosen strength: each fit is warm-started
-			// from the one before, so the chosen fit is the full path's
-			path, _ := fitPath(pp, a, grid[:chosen+1], opt.Epochs)
-			if !finite(path[chosen]) {
-				return 0, errors.New("student: training diverged")
-			}
-			lam = grid[chosen]
-			a, w, delta = correction(path[chosen], d.p, K, pp.c)
-		}
 	default:
-		// the shrinkage path on all the training data, beside the folds
-		var path [][]float64
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			path, iters = fitPath(pp, a, grid, opt.Epochs)
-		}()
-		var chosen int
-		chosen, pts = d.chooseShrink(opt, K, grid)
-		<-done
+		chosen, cv, path, n := d.chooseShrink(opt, K, grid, pp, a, mean, std)
 		for _, theta := range path {
 			if !finite(theta) {
 				return 0, errors.New("student: training diverged")
 			}
+		}
+		iters = n
+		if !gradesOnly {
+			pts = cv
 		}
 		if chosen >= 0 {
 			lam = grid[chosen]

@@ -7,19 +7,21 @@ import (
 	"testing"
 
 	"github.com/qrelbench/qrelbench/pipeline/features"
+	"github.com/qrelbench/qrelbench/pipeline/lexical"
 )
 
-// refModel trains ex with the reference (pre-optimisation) lexical-prior
-// training, set up as Train sets it up; it returns the model and the
-// iterations Train would report.
-func refModel(t *testing.T, ex []Example, opt TrainOptions) (*Model, int) {
+// refModel trains ex with the reference lexical-prior training (plain
+// L-BFGS; prior_ref_test.go), set up as Train sets it up, each fit
+// finished with Newton steps if polish; it returns the model and its whole
+// data's iterations.
+func refModel(t *testing.T, ex []Example, opt TrainOptions, polish bool) (*Model, int) {
 	t.Helper()
 	if len(ex[0].X) != features.NumGroupFeatures {
 		t.Fatalf("reference: %d features, want group vectors", len(ex[0].X))
 	}
-	if opt.Epochs <= 0 {
-		opt.Epochs = 500
-	}
+	opt.Epochs = 500
+	defer func() { refPolish = false }()
+	refPolish = polish
 	K := opt.MaxGrade - opt.MinGrade + 1
 	m := &Model{MinGrade: opt.MinGrade, MaxGrade: opt.MaxGrade, Method: opt.Method, Options: opt,
 		FeatureVersion: features.GroupVersion, FeatureNames: features.GroupNames()}
@@ -36,90 +38,108 @@ func refModel(t *testing.T, ex []Example, opt TrainOptions) (*Model, int) {
 	return m, iters
 }
 
-// sameBits reports the first difference between two float slices, bit for
-// bit ("" when none).
-func sameBits(name string, a, b []float64) string {
-	if len(a) != len(b) {
-		return fmt.Sprintf("%s: %d values, reference %d", name, len(a), len(b))
+// modelGap is how far apart two lexical-prior models are: the largest
+// difference of their weights, edge shifts (lexical-score units) and
+// relative difference of their temperatures, and how many of xs they
+// grade differently.
+func modelGap(a, b *Model, xs [][]float64) (params float64, regraded int) {
+	for j := range a.Weights {
+		params = math.Max(params, math.Abs(a.Weights[j]-b.Weights[j]))
 	}
-	for i := range a {
-		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
-			return fmt.Sprintf("%s[%d] = %v, reference %v (differ by %g)", name, i, a[i], b[i], a[i]-b[i])
+	for k := range a.LexShift {
+		params = math.Max(params, math.Abs(a.LexShift[k]-b.LexShift[k]))
+	}
+	params = math.Max(params, math.Abs(a.LexScale-b.LexScale)/b.LexScale)
+	for _, x := range xs {
+		if g, _, _ := a.Predict(x, nil); g != func() int { h, _, _ := b.Predict(x, nil); return h }() {
+			regraded++
 		}
 	}
-	return ""
+	return params, regraded
 }
 
-// checkSameModel trains ex with Train and with the reference and requires
-// the same parameters, the same inner cross-validation and the same
-// iterations, bit for bit, and the same grade, expected grade and grade
-// distribution for every vector of all (the training vectors and any
-// held-out ones), and the same grades from TrainForGrades' model.
-func checkSameModel(t *testing.T, name string, ex []Example, opt TrainOptions, all [][]float64) {
+// Tolerances of the comparison with the optimum: the parameters and the
+// inner cross-validation's agreement figures, and the share of vectors
+// graded differently (a grade changes where a score sits within the
+// parameters' difference of a bin edge).
+const (
+	optParamTol   = 1e-4
+	optKappaTol   = 2e-3
+	optRegradeTol = 0.002
+)
+
+// checkOptimum trains ex with Train and with the reference, polished to
+// the objective's optimum (whichever way it is reached), and
+// requires the same choice of shrinkage, the same inner cross-validation
+// and parameters within the tolerances above, and the same grades on all
+// but a sliver of all (the training vectors and held-out ones), from
+// Train's and from TrainForGrades' model. With old it logs how far the
+// old training (the reference at its own tolerances) ended from the
+// optimum, beside Train.
+//
+// Where the teacher grades exactly like lexical, the inner
+// cross-validation's figures are left out: lexical's scores on the edges
+// of its bins then carry grades that the smallest change of a fit moves
+// (any such change is within the fits' tolerance), and the model is
+// lexical whatever they are.
+func checkOptimum(t *testing.T, name string, ex []Example, opt TrainOptions, all [][]float64, old bool) {
 	t.Helper()
 	got, err := Train(ex, opt)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	want, iters := refModel(t, ex, opt)
+	want, _ := refModel(t, ex, opt, true)
 	var diffs []string
-	for _, d := range []string{
-		sameBits("mean", got.Mean, want.Mean), sameBits("std", got.Std, want.Std),
-		sameBits("weights", got.Weights, want.Weights), sameBits("lex_shift", got.LexShift, want.LexShift),
-		sameBits("thresholds", got.Thresholds, want.Thresholds),
-		sameBits("lex_scale", []float64{got.LexScale}, []float64{want.LexScale}),
-		sameBits("shrink", []float64{got.Summary.Shrink}, []float64{want.Summary.Shrink}),
-	} {
-		if d != "" {
-			diffs = append(diffs, d)
-		}
+	if got.Summary.Shrink != want.Summary.Shrink || got.Summary.LexicalFallback != want.Summary.LexicalFallback {
+		diffs = append(diffs, fmt.Sprintf("shrink %v (fallback %v), optimum's %v (%v)", got.Summary.Shrink, got.Summary.LexicalFallback, want.Summary.Shrink, want.Summary.LexicalFallback))
 	}
-	if got.Summary.Iterations != iters {
-		diffs = append(diffs, fmt.Sprintf("iterations %d, reference %d", got.Summary.Iterations, iters))
-	}
-	if got.Summary.LexicalFallback != want.Summary.LexicalFallback || !slices.Equal(got.FeatureNames, want.FeatureNames) {
-		diffs = append(diffs, fmt.Sprintf("fallback %v, reference %v; or other feature names", got.Summary.LexicalFallback, want.Summary.LexicalFallback))
+	if !slices.Equal(got.FeatureNames, want.FeatureNames) || !slices.Equal(got.Mean, want.Mean) || !slices.Equal(got.Std, want.Std) {
+		diffs = append(diffs, "other feature names or standardisation")
 	}
 	if len(got.Summary.ShrinkCV) != len(want.Summary.ShrinkCV) {
-		diffs = append(diffs, fmt.Sprintf("%d inner cross-validation points, reference %d", len(got.Summary.ShrinkCV), len(want.Summary.ShrinkCV)))
+		diffs = append(diffs, fmt.Sprintf("%d inner cross-validation points, optimum's %d", len(got.Summary.ShrinkCV), len(want.Summary.ShrinkCV)))
 	} else {
 		for i, p := range got.Summary.ShrinkCV {
 			q := want.Summary.ShrinkCV[i]
-			if d := sameBits(fmt.Sprintf("shrink_cv[%d]", i), []float64{p.Shrink, p.Kappa, p.QuadKappa, p.SE}, []float64{q.Shrink, q.Kappa, q.QuadKappa, q.SE}); d != "" {
-				diffs = append(diffs, d)
+			if p.Shrink != q.Shrink || !lexicalTeacher(ex, opt) && (math.Abs(p.Kappa-q.Kappa) > optKappaTol || math.Abs(p.QuadKappa-q.QuadKappa) > optKappaTol) {
+				diffs = append(diffs, fmt.Sprintf("shrink_cv[%d] = %+v, optimum's %+v", i, p, q))
 			}
 		}
 	}
-	regraded := 0
-	for i, x := range all {
-		g, e, pr := got.Predict(x, nil)
-		wg, we, wpr := want.Predict(x, nil)
-		if g != wg || sameBits("p", append(pr, e), append(wpr, we)) != "" {
-			if regraded == 0 {
-				diffs = append(diffs, fmt.Sprintf("vector %d: grade %d expected %v probs %v, reference %d %v %v", i, g, e, pr, wg, we, wpr))
-			}
-			regraded++
-		}
+	params, regraded := modelGap(got, want, all)
+	if params > optParamTol {
+		diffs = append(diffs, fmt.Sprintf("parameters differ by up to %.3g", params))
 	}
-	// TrainForGrades' model grades the same
+	if float64(regraded) > optRegradeTol*float64(len(all)) {
+		diffs = append(diffs, fmt.Sprintf("%d of %d vectors graded differently", regraded, len(all)))
+	}
 	fast, err := TrainForGrades(ex, opt)
 	if err != nil {
 		t.Fatalf("%s: TrainForGrades: %v", name, err)
 	}
-	for i, x := range all {
-		g, e, pr := fast.Predict(x, nil)
-		wg, we, wpr := want.Predict(x, nil)
-		if g != wg || sameBits("p", append(pr, e), append(wpr, we)) != "" {
-			diffs = append(diffs, fmt.Sprintf("TrainForGrades: vector %d: grade %d expected %v probs %v, reference %d %v %v", i, g, e, pr, wg, we, wpr))
-			break
-		}
-	}
-	if regraded > 0 {
-		diffs = append(diffs, fmt.Sprintf("%d of %d vectors graded differently", regraded, len(all)))
+	if _, r := modelGap(fast, got, all); r > 0 {
+		diffs = append(diffs, fmt.Sprintf("TrainForGrades grades %d vectors differently from Train", r))
 	}
 	if len(diffs) > 0 {
-		t.Errorf("%s (%d examples, shrink %v, %d iterations): differs from the reference:\n%v", name, len(ex), want.Summary.Shrink, iters, diffs)
+		t.Errorf("%s (%d examples, shrink %v): differs from the optimum:\n%v", name, len(ex), want.Summary.Shrink, diffs)
 	}
+	msg := fmt.Sprintf("%s: Train %.2g from the optimum (%d of %d vectors graded differently)", name, params, regraded, len(all))
+	if old {
+		m, _ := refModel(t, ex, opt, false)
+		op, or := modelGap(m, want, all)
+		msg += fmt.Sprintf("; the old training %.2g (%d)", op, or)
+	}
+	t.Log(msg)
+}
+
+// lexicalTeacher reports whether every example's grade is lexical's.
+func lexicalTeacher(ex []Example, opt TrainOptions) bool {
+	for _, e := range ex {
+		if g, _ := lexical.Bin(lexical.Score(e.X), opt.MinGrade, opt.MaxGrade); g != e.Grade {
+			return false
+		}
+	}
+	return true
 }
 
 func exampleVectors(ex []Example) [][]float64 {
@@ -130,10 +150,10 @@ func exampleVectors(ex []Example) [][]float64 {
 	return xs
 }
 
-// TestTrainPriorMatchesReference: the lexical-prior training gives the
-// reference's models bit for bit on generated data: the benchmarks' data
-// sets, a teacher that is lexical, one grade, few queries, class weights,
-// other shrinkage grids and an iteration bound that stops the fits early.
+// TestTrainPriorMatchesReference: the lexical-prior training finds the
+// optimum the reference finds with a tight tolerance, on generated data:
+// the benchmarks' data sets, a teacher that is lexical, one grade, few
+// queries, class weights, other shrinkage grids and another scale.
 func TestTrainPriorMatchesReference(t *testing.T) {
 	held := synthQueries(20, 30, 5)
 	var heldX [][]float64
@@ -158,11 +178,10 @@ func TestTrainPriorMatchesReference(t *testing.T) {
 		tc{"balanced classes", cov, func() TrainOptions { o := Tuned(0, 3); o.Balance = 0.5; return o }()},
 		tc{"grid 50, 5", cov, func() TrainOptions { o := Tuned(0, 3); o.Shrink = []float64{5, 50}; return o }()},
 		tc{"empty grid", cov, func() TrainOptions { o := Tuned(0, 3); o.Shrink = []float64{}; return o }()},
-		tc{"12 epochs", cov, func() TrainOptions { o := Tuned(0, 3); o.Epochs = 12; return o }()},
 		tc{"scale 0-4", synthExamples(synthQueries(15, 30, 10), func(p synthPair) int { return p.matched + p.matched/3 }), Tuned(0, 4)},
 	)
 	for _, c := range cases {
-		checkSameModel(t, c.name, c.ex, c.opt, append(exampleVectors(c.ex), heldX...))
+		checkOptimum(t, c.name, c.ex, c.opt, append(exampleVectors(c.ex), heldX...), true)
 	}
 }
 
@@ -185,7 +204,7 @@ func TestTrainPriorMatchesReferenceOnSharedData(t *testing.T) {
 					ex = append(ex, Example{X: s.rows[ri].x, Grade: g, Query: s.rows[ri].QueryID})
 				}
 			}
-			checkSameModel(t, fmt.Sprintf("%s, split %d", s.name, si), ex, Tuned(0, 3), all)
+			checkOptimum(t, fmt.Sprintf("%s, split %d", s.name, si), ex, Tuned(0, 3), all, false)
 		}
 	}
 }

@@ -853,12 +853,21 @@ func ordinalTerm(y, K int, s float64, t []float64, gt *gapTerms) (nll, ds, dlo, 
 		nll, q := softplusSigmoid(t[K-2] - s)
 		return nll, -q, q, 0
 	}
-	b := t[y] - s
-	a := t[y-1] - s
-	spb, sb := softplusSigmoid(-b)
-	spa, sa := softplusSigmoid(a)
+	// softplus(s - t[y]) + softplus(t[y-1] - s) - lg[y], from two
+	// exponentials and one logarithm: softplus(x) = max(x, 0) + log(1 +
+	// e^-|x|), and the two logarithms are one of the product.
+	xb, xa := s-t[y], t[y-1]-s
+	eb, ea := math.Exp(-math.Abs(xb)), math.Exp(-math.Abs(xa))
+	sb, sa := 1/(1+eb), 1/(1+ea)
+	if xb < 0 {
+		sb = eb * sb
+	}
+	if xa < 0 {
+		sa = ea * sa
+	}
+	nll = max(xb, 0) + max(xa, 0) + math.Log((1+eb)*(1+ea)) - gt.lg[y]
 	r := gt.r[y]
-	return spb + spa - gt.lg[y], sb - sa, sa + r, -(sb + r)
+	return nll, sb - sa, sa + r, -(sb + r)
 }
 
 // softplusSigmoid returns softplus(x) = log(1+e^x) and sigmoid(x) from one
@@ -895,7 +904,7 @@ func lbfgs(f func(x, g []float64) float64, x []float64, maxIter int) int {
 // lbfgsTol is lbfgs stopping when the gradient's largest component is below
 // gtol or an iteration improves f by less than ftol (relative).
 func lbfgsTol(f func(x, g []float64) float64, x []float64, maxIter int, gtol, ftol float64) int {
-	return minimise(&plainObjective{f: f, g: make([]float64, len(x))}, x, maxIter, gtol, ftol)
+	return minimise(&plainObjective{f: f, g: make([]float64, len(x))}, x, maxIter, gtol, ftol, nil)
 }
 
 // splitObjective is a function to minimise whose gradient can be asked
@@ -920,13 +929,22 @@ func (o *plainObjective) gradient(g []float64)      { copy(g, o.g) }
 
 // minimise is lbfgsTol on a splitObjective: full-batch L-BFGS with a
 // backtracking Armijo line search, the gradient taken only at the points
-// the line search accepts.
-func minimise(o splitObjective, x []float64, maxIter int, gtol, ftol float64) int {
-	const mem = 10
-	P := len(x)
-	g := make([]float64, P)
+// the line search accepts. pre, when not nil, applies an approximation of
+// the inverse Hessian in place: it is then the L-BFGS starting matrix (and
+// its first step a Newton step with that approximation) instead of a
+// scaled identity.
+func minimise(o splitObjective, x []float64, maxIter int, gtol, ftol float64, pre func([]float64)) int {
+	g := make([]float64, len(x))
 	fx := o.value(x)
 	o.gradient(g)
+	return descend(o, x, fx, g, maxIter, gtol, ftol, pre)
+}
+
+// descend is minimise from x given the function's value fx and gradient g
+// there (g is overwritten).
+func descend(o splitObjective, x []float64, fx float64, g []float64, maxIter int, gtol, ftol float64, pre func([]float64)) int {
+	const mem = 10
+	P := len(x)
 	S := make([][]float64, 0, mem)
 	Y := make([][]float64, 0, mem)
 	rho := make([]float64, 0, mem)
@@ -947,7 +965,9 @@ func minimise(o splitObjective, x []float64, maxIter int, gtol, ftol float64) in
 			alpha[k] = rho[k] * dot(S[k], dir)
 			axpy(-alpha[k], Y[k], dir)
 		}
-		if k := len(S) - 1; k >= 0 {
+		if pre != nil {
+			pre(dir)
+		} else if k := len(S) - 1; k >= 0 {
 			gamma := dot(S[k], Y[k]) / dot(Y[k], Y[k])
 			for j := range dir {
 				dir[j] *= gamma
