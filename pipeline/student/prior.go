@@ -32,9 +32,10 @@ import (
 // median of that distribution.
 //
 // Training first fits a alone (w = 0, δ = 0: how sharply the teacher's
-// grades follow lexical's), then (w, δ) with a fixed, minimising the mean
-// negative log-likelihood plus λ/2·(|w|² + |δ|²) — a convex problem centred
-// on lexical. λ is chosen by cross-validation by query on the training data
+// grades follow lexical's), then the correction and a together, minimising
+// the mean negative log-likelihood plus λ/2·(|w|² + |δ|²) in logit units
+// (correctionLoss) — a problem centred on lexical, convex but for a weak
+// prior on a, solved by Newton steps (fitPaths). λ is chosen by cross-validation by query on the training data
 // (five inner folds of whole queries) from TrainOptions.Shrink, "infinite"
 // (lexical itself) always being a candidate: each candidate's held-out
 // grades are scored against the training grades by (κ + quadratic κ)/2,
@@ -665,8 +666,7 @@ func stddev(x []float64) float64 {
 // feature names are set). With gradesOnly (TrainForGrades) it skips the
 // fits that cannot change the model's grades: the whole cross-validation
 // when lexical already grades every example as the teacher did (no
-// correction can then beat it, see lexicalExact), and the full data's
-// shrinkage path beyond the chosen strength.
+// correction can then beat it, see lexicalExact).
 func trainPrior(ex []Example, opt TrainOptions, m *Model, y []int, cw []float64, gradesOnly bool) (int, error) {
 	d0 := len(ex[0].X)
 	if d0 < features.NumFeatures {
@@ -699,8 +699,8 @@ func trainPrior(ex []Example, opt TrainOptions, m *Model, y []int, cw []float64,
 	case gradesOnly && d.lexicalExact():
 	default:
 		chosen, cv, path, n := d.chooseShrink(opt, K, grid, pp, a, mean, std)
-		for _, theta := range path {
-			if !finite(theta) {
+		for _, x := range path {
+			if !finite(x) {
 				return 0, errors.New("student: training diverged")
 			}
 		}

@@ -399,3 +399,121 @@ func BenchmarkTrainLexicalPrior10k(b *testing.B) { benchTrain(b, 200, 50, 300) }
 // BenchmarkTrainLexicalPriorFewQueries: 999 pairs of 9 queries, too few
 // for a correction, so training is the temperature fit alone.
 func BenchmarkTrainLexicalPriorFewQueries(b *testing.B) { benchTrain(b, 9, 112, 200) }
+
+// TestFoldNewtonStart: a fold's fit starts from the whole data's point
+// carried into the fold's coordinates, with its value, gradient and Hessian
+// taken from the whole data's curvature of the fold's rows (no pass over
+// them). The carried point gives every example the same score; the value
+// and gradient equal the fold problem's own; the Hessian equals a finite
+// difference of that gradient (the objective's Hessian is its
+// Gauss-Newton matrix, but for the prior on a, which is exact too).
+func TestFoldNewtonStart(t *testing.T) {
+	ex := synthExamples(synthQueries(30, 25, 41), coverageTeacher)
+	K := 4
+	n := len(ex)
+	y := make([]int, n)
+	for i, e := range ex {
+		y[i] = e.Grade
+	}
+	d := &priorData{p: len(ex[0].X) + 2, lex: make([]float64, n), lexG: make([]int, n), y: y, cw: []float64{1, 2, 1, 0.5}, queries: make([]string, n)}
+	for i, e := range ex {
+		d.R = priorInputs(e.X, 0, 3, d.R)
+		d.lex[i] = d.R[len(d.R)-2]
+		d.lexG[i] = int(d.R[len(d.R)-1])
+		d.queries[i] = e.Query
+	}
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	mean, std := d.standardise(all)
+	pp := d.problem(all, K, mean, std)
+	fold, _ := QueryFolds(d.queries, 5)
+	var tr, rows []int // the fold's training rows, in priorData and in pp
+	for r, i := range pp.rows {
+		if fold[i] != 2 {
+			rows = append(rows, r)
+		}
+	}
+	for i := range fold {
+		if fold[i] != 2 {
+			tr = append(tr, i)
+		}
+	}
+	fmean, fstd := d.standardise(tr)
+	fp := d.problem(tr, K, fmean, fstd)
+	cmap := newCoordMap(mean, std, fmean, fstd)
+	p := d.p
+	// a point away from lexical
+	r := rand.New(rand.NewPCG(3, 4))
+	x := make([]float64, p+K)
+	full := &correctionLoss{pp: pp, lambda: 10}
+	full.start(x, 7)
+	for j := 1; j <= p; j++ {
+		x[j] = 0.3 * r.NormFloat64()
+	}
+	x[0] *= 1.2
+	x[p+1] += 0.2
+	cv := newCurvature(p+2, K-1)
+	cv.accumulate(pp, rows, x)
+	xf := make([]float64, len(x))
+	cmap.carry(x, p, xf)
+	// same scores: s = a·lex + v·z in each problem's coordinates, against
+	// the thresholds
+	for k, i := range tr {
+		zs := dot(x[1:1+p], pp.Z[i*p:i*p+p]) + x[0]*pp.lex[i] - x[1+p]
+		zf := dot(xf[1:1+p], fp.Z[k*p:k*p+p]) + xf[0]*fp.lex[k] - xf[1+p]
+		if math.Abs(zs-zf) > 1e-9 {
+			t.Fatalf("row %d: score above the first threshold %v in the whole data's coordinates, %v carried", i, zs, zf)
+		}
+	}
+	o := &correctionLoss{pp: fp, lambda: 10}
+	g := make([]float64, len(x))
+	f := startValue(cv, cmap, o, xf, g)
+	want := o.value(xf)
+	wg := make([]float64, len(x))
+	o.gradient(wg)
+	if math.Abs(f-want) > 1e-12 {
+		t.Errorf("start value %v, the fold's own %v", f, want)
+	}
+	for j := range g {
+		if math.Abs(g[j]-wg[j]) > 1e-10 {
+			t.Errorf("start gradient[%d] = %v, the fold's own %v", j, g[j], wg[j])
+		}
+	}
+	H := newtonMatrix(cv, cmap, o, xf, newNewtonWork(p, K))
+	N := len(x)
+	for j := range N {
+		const h = 1e-6
+		xp, xm := slices.Clone(xf), slices.Clone(xf)
+		xp[j] += h
+		xm[j] -= h
+		gp, gm := make([]float64, N), make([]float64, N)
+		o.value(xp)
+		o.gradient(gp)
+		o.value(xm)
+		o.gradient(gm)
+		for i := range N {
+			num := (gp[i] - gm[i]) / (2 * h)
+			if math.Abs(num-H[i*N+j]) > 1e-6*math.Max(1, math.Abs(num)) {
+				t.Fatalf("Hessian[%d][%d] = %v, numeric %v", i, j, H[i*N+j], num)
+			}
+		}
+	}
+	// and its factor solves it
+	L := slices.Clone(H)
+	if !cholesky(L, N) {
+		t.Fatal("Hessian not positive definite")
+	}
+	b := slices.Clone(g)
+	choleskySolve(L, N, b)
+	for i := range N {
+		s := 0.0
+		for j := range N {
+			s += H[i*N+j] * b[j]
+		}
+		if math.Abs(s-g[i]) > 1e-9*math.Max(1, math.Abs(g[i])) {
+			t.Fatalf("(H·H⁻¹g)[%d] = %v, want %v", i, s, g[i])
+		}
+	}
+}
