@@ -420,6 +420,10 @@ func (d *priorData) problem(idx []int, K int, mean, std []float64) *priorProblem
 	pp.y = make([]int, 0, len(idx))
 	pp.wt = make([]float64, 0, len(idx))
 	pp.rows = make([]int, 0, len(idx))
+	inv := make([]float64, p)
+	for j, s := range std {
+		inv[j] = 1 / s
+	}
 	sum := 0.0
 	for _, i := range idx {
 		w := d.cw[d.y[i]]
@@ -428,7 +432,7 @@ func (d *priorData) problem(idx []int, K int, mean, std []float64) *priorProblem
 			continue
 		}
 		for j, x := range d.R[i*p : i*p+p] {
-			pp.Z = append(pp.Z, (x-mean[j])/std[j])
+			pp.Z = append(pp.Z, (x-mean[j])*inv[j])
 		}
 		pp.lex, pp.y, pp.wt = append(pp.lex, d.lex[i]), append(pp.y, d.y[i]), append(pp.wt, w)
 		pp.rows = append(pp.rows, i)
@@ -533,15 +537,16 @@ func (d *priorData) chooseShrink(opt TrainOptions, K int, grid []float64, pp *pr
 		if fo.pp == nil {
 			return
 		}
-		zt := make([]float64, p)
-		for gi, theta := range foldPaths[f] {
-			_, w, delta := correction(theta, p, K, pp.c)
+		wr := make([]float64, p) // the weights of the raw inputs
+		for gi, x := range foldPaths[f] {
+			_, w, delta := correction(x, p, K, pp.c)
+			off := 0.0
+			for j := range w {
+				wr[j] = w[j] / fo.std[j]
+				off += wr[j] * fo.mean[j]
+			}
 			for _, i := range fo.te {
-				s := d.lex[i]
-				for j, x := range d.R[i*p : i*p+p] {
-					zt[j] = (x - fo.mean[j]) / fo.std[j]
-				}
-				s += dot(w, zt)
+				s := d.lex[i] + dot(wr, d.R[i*p:i*p+p]) - off
 				q := qpos[d.queries[i]]
 				conf[(gi+1)*Q+q][d.y[i]*K+priorGrade(s, delta, K)]++
 			}

@@ -320,21 +320,15 @@ func newtonMatrix(cv *curvature, m *coordMap, o *correctionLoss, x []float64, w 
 // triangle L (H = L·Lᵀ) and reports whether it is positive definite.
 func cholesky(H []float64, N int) bool {
 	for j := 0; j < N; j++ {
-		d := H[j*N+j]
-		for k := 0; k < j; k++ {
-			d -= H[j*N+k] * H[j*N+k]
-		}
+		rj := H[j*N : j*N+j]
+		d := H[j*N+j] - dot(rj, rj)
 		if !(d > 0) || math.IsInf(d, 0) {
 			return false
 		}
 		d = math.Sqrt(d)
 		H[j*N+j] = d
 		for i := j + 1; i < N; i++ {
-			s := H[i*N+j]
-			for k := 0; k < j; k++ {
-				s -= H[i*N+k] * H[j*N+k]
-			}
-			H[i*N+j] = s / d
+			H[i*N+j] = (H[i*N+j] - dot(H[i*N:i*N+j], rj)) / d
 		}
 	}
 	return true
@@ -393,61 +387,73 @@ func (d *priorData) fitPaths(pp *priorProblem, a float64, folds []*innerFold, fo
 	for r, i := range pp.rows {
 		byFold[fold[i]] = append(byFold[fold[i]], r)
 	}
-	curv := make([]*curvature, nf)
-	for f := range curv {
-		curv[f] = newCurvature(E, K1)
+	// curv[0][f]: fold f's curvature at the lexical start; curv[g+1][f]:
+	// at the whole data's fit at grid[g]
+	curv := make([][]*curvature, len(grid)+1)
+	measure := func(g int, x []float64) {
+		curv[g] = make([]*curvature, nf)
+		for f := range curv[g] {
+			curv[g][f] = newCurvature(E, K1)
+			curv[g][f].accumulate(pp, byFold[f], x)
+		}
 	}
-	// each fold's curvature at x, and the sum of those but skip's into dst
-	// (skip -1: of all)
-	measure := func(x []float64) {
-		parallel(nf, func(f int) { curv[f].accumulate(pp, byFold[f], x) })
-	}
-	sum := func(skip int, dst *curvature) *curvature {
+	// the sum of curv[g]'s but skip's (-1: all) into dst
+	sum := func(g, skip int, dst *curvature) *curvature {
 		dst.reset()
-		for f, c := range curv {
+		for f, c := range curv[g] {
 			if f != skip {
 				c.addTo(dst)
 			}
 		}
 		return dst
 	}
-	work := make([]*newtonWork, nf+1) // the folds', then the whole data's
-	for i := range work {
-		work[i] = newNewtonWork(p, K)
-	}
-	x := make([]float64, 1+p+K1)
-	(&correctionLoss{pp: pp}).start(x, a)
-	measure(x)
 	path = make([][]float64, len(grid))
 	foldPaths = make([][][]float64, nf)
-	for f := range foldPaths {
-		foldPaths[f] = make([][]float64, len(grid))
+	// Each fold's path runs in its own goroutine, a shrinkage as soon as
+	// the whole data's fit at it and its curvature are ready (ready[g]
+	// closed), while the whole data's path goes on to the next one.
+	ready := make([]chan struct{}, len(grid))
+	for g := range ready {
+		ready[g] = make(chan struct{})
 	}
+	var wg sync.WaitGroup
+	for fi, fo := range folds {
+		foldPaths[fi] = make([][]float64, len(grid))
+		if fo.pp == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := newNewtonWork(p, K)
+			gf := make([]float64, 1+p+K1)
+			for gi, lam := range grid {
+				<-ready[gi]
+				xf := make([]float64, 1+p+K1)
+				fo.cmap.carry(path[gi], p, xf)
+				of := &correctionLoss{pp: fo.pp, lambda: lam}
+				cv := sum(gi+1, fi, w.cv)
+				ff := startValue(cv, fo.cmap, of, xf, gf)
+				descend(of, xf, ff, gf, epochs, priorGTol, priorFTol, preconditioner(cv, fo.cmap, of, xf, w))
+				foldPaths[fi][gi] = xf
+			}
+		}()
+	}
+	w := newNewtonWork(p, K)
+	x := make([]float64, 1+p+K1)
+	(&correctionLoss{pp: pp}).start(x, a)
+	measure(0, x)
 	g := make([]float64, len(x))
 	for gi, lam := range grid {
 		o := &correctionLoss{pp: pp, lambda: lam}
-		w := work[nf]
-		cv := sum(-1, w.cv)
+		cv := sum(gi, -1, w.cv)
 		f := startValue(cv, nil, o, x, g)
 		iters += descend(o, x, f, g, epochs, priorGTol, priorFTol, preconditioner(cv, nil, o, x, w))
 		path[gi] = slices.Clone(x)
-		measure(x)
-		parallel(nf, func(fi int) {
-			fo := folds[fi]
-			if fo.pp == nil {
-				return
-			}
-			w := work[fi]
-			xf := make([]float64, len(x))
-			fo.cmap.carry(x, p, xf)
-			of := &correctionLoss{pp: fo.pp, lambda: lam}
-			cv := sum(fi, w.cv)
-			gf := make([]float64, len(x))
-			ff := startValue(cv, fo.cmap, of, xf, gf)
-			descend(of, xf, ff, gf, epochs, priorGTol, priorFTol, preconditioner(cv, fo.cmap, of, xf, w))
-			foldPaths[fi][gi] = xf
-		})
+		measure(gi+1, x)
+		close(ready[gi])
 	}
+	wg.Wait()
 	return path, foldPaths, iters
 }
 
