@@ -137,6 +137,14 @@ type priorProblem struct {
 	y    []int     // 0-based grades
 	wt   []float64 // example weights, summing to 1
 	rows []int     // each example's row in priorData
+	// A fold's problem is a view of the whole data's: example i's inputs
+	// are row zrow[i] of Z, the whole data's standardised inputs, which
+	// cmap carries into the fold's coordinates (z' = D·z + b, so v·z' =
+	// (D·v)·z + v·b); without zrow, example i's are row i, in the
+	// problem's coordinates.
+	zrow []int
+	cmap *coordMap
+	veff []float64 // scratch: the weights of Z's rows (D·v)
 	K    int
 	c    []float64 // lexical bin edges (k+1)/K
 	t    []float64 // scratch: thresholds
@@ -151,6 +159,34 @@ func newPriorProblem(K int) *priorProblem {
 		c[k] = float64(k+1) / float64(K)
 	}
 	return &priorProblem{K: K, c: c, t: make([]float64, K-1), gt: make([]float64, K-1)}
+}
+
+// row returns example i's row of Z.
+func (pp *priorProblem) row(i int) []float64 {
+	if pp.zrow != nil {
+		i = pp.zrow[i]
+	}
+	return pp.Z[i*pp.p : i*pp.p+pp.p]
+}
+
+// view returns the problem of pp's examples rows (indices into pp's) in
+// the coordinates cmap carries pp's into, sharing pp's inputs; the
+// examples' weights are renormalised to sum to 1.
+func (pp *priorProblem) view(rows []int, cmap *coordMap) *priorProblem {
+	v := newPriorProblem(pp.K)
+	v.p, v.Z, v.zrow, v.cmap = pp.p, pp.Z, rows, cmap
+	v.veff = make([]float64, pp.p)
+	v.lex, v.y, v.wt, v.rows = make([]float64, len(rows)), make([]int, len(rows)), make([]float64, len(rows)), make([]int, len(rows))
+	sum := 0.0
+	for k, r := range rows {
+		v.lex[k], v.y[k], v.wt[k], v.rows[k] = pp.lex[r], pp.y[r], pp.wt[r], pp.rows[r]
+		sum += pp.wt[r]
+	}
+	for k := range v.wt {
+		v.wt[k] /= sum
+	}
+	v.ds = make([]float64, len(rows))
+	return v
 }
 
 // scaleLoss is the first stage's objective in ψ = log a, with w = δ = 0.
@@ -257,14 +293,15 @@ func (o *correctionLoss) value(x []float64) float64 {
 	n := len(pp.y)
 	s := pp.ds[:n]
 	lex := pp.lex[:n]
+	v, off := pp.rowWeights(v)
 	i := 0
 	for ; i+4 <= n; i += 4 {
 		// each row sliced to len(v), so that the loop has no bounds checks
-		z0 := pp.Z[i*p:][:len(v)]
-		z1 := pp.Z[(i+1)*p:][:len(v)]
-		z2 := pp.Z[(i+2)*p:][:len(v)]
-		z3 := pp.Z[(i+3)*p:][:len(v)]
-		s0, s1, s2, s3 := a*lex[i], a*lex[i+1], a*lex[i+2], a*lex[i+3]
+		z0 := pp.row(i)[:len(v)]
+		z1 := pp.row(i + 1)[:len(v)]
+		z2 := pp.row(i + 2)[:len(v)]
+		z3 := pp.row(i + 3)[:len(v)]
+		s0, s1, s2, s3 := a*lex[i]+off, a*lex[i+1]+off, a*lex[i+2]+off, a*lex[i+3]+off
 		for j, vj := range v {
 			s0 += vj * z0[j]
 			s1 += vj * z1[j]
@@ -274,8 +311,8 @@ func (o *correctionLoss) value(x []float64) float64 {
 		s[i], s[i+1], s[i+2], s[i+3] = s0, s1, s2, s3
 	}
 	for ; i < n; i++ {
-		z := pp.Z[i*p : i*p+p]
-		si := a * lex[i]
+		z := pp.row(i)[:len(v)]
+		si := a*lex[i] + off
 		for j, x := range z {
 			si += v[j] * x
 		}
@@ -300,6 +337,21 @@ func (o *correctionLoss) value(x []float64) float64 {
 	loss += o.penalty(x, pen, pp.gt)
 	o.x, o.a, o.ga, o.dla = x, a, ga, math.Log(a)-math.Log(priorScale0)
 	return loss
+}
+
+// rowWeights returns the weights of Z's rows that give the scores of v
+// (the problem's weights) and the offset they leave: v itself and 0, or for
+// a view D·v and v·b.
+func (pp *priorProblem) rowWeights(v []float64) ([]float64, float64) {
+	if pp.cmap == nil {
+		return v, 0
+	}
+	off := 0.0
+	for j, vj := range v {
+		pp.veff[j] = pp.cmap.D[j] * vj
+		off += vj * pp.cmap.b[j]
+	}
+	return pp.veff[:len(v)], off
 }
 
 // penalty returns the penalty and the prior at x, and adds the penalty's
@@ -347,19 +399,28 @@ func (o *correctionLoss) gradient(g []float64) {
 	ds := pp.ds[:n]
 	i := 0
 	for ; i+4 <= n; i += 4 {
-		z0 := pp.Z[i*p:][:len(gv)]
-		z1 := pp.Z[(i+1)*p:][:len(gv)]
-		z2 := pp.Z[(i+2)*p:][:len(gv)]
-		z3 := pp.Z[(i+3)*p:][:len(gv)]
+		z0 := pp.row(i)[:len(gv)]
+		z1 := pp.row(i + 1)[:len(gv)]
+		z2 := pp.row(i + 2)[:len(gv)]
+		z3 := pp.row(i + 3)[:len(gv)]
 		d0, d1, d2, d3 := ds[i], ds[i+1], ds[i+2], ds[i+3]
 		for j := range gv {
 			gv[j] += d0*z0[j] + d1*z1[j] + d2*z2[j] + d3*z3[j]
 		}
 	}
 	for ; i < n; i++ {
-		z := pp.Z[i*p : i*p+p]
+		z := pp.row(i)[:len(gv)]
 		for j, x := range z {
 			gv[j] += ds[i] * x
+		}
+	}
+	if m := pp.cmap; m != nil { // back into the view's coordinates
+		sd := 0.0
+		for _, d := range ds {
+			sd += d
+		}
+		for j := range gv {
+			gv[j] = m.D[j]*gv[j] + m.b[j]*sd
 		}
 	}
 	pen := o.lambda / (priorScale0 * priorScale0)
@@ -519,8 +580,14 @@ func (d *priorData) chooseShrink(opt TrainOptions, K int, grid []float64, pp *pr
 			// the held-out queries enters its fit (the whole data's fit
 			// it starts from changes where it starts, not where it ends)
 			fo.mean, fo.std = d.standardise(fo.tr)
-			fo.pp = d.problem(fo.tr, K, fo.mean, fo.std)
 			fo.cmap = newCoordMap(mean, std, fo.mean, fo.std)
+			var rows []int // the whole data's examples of the fold's training rows
+			for r, i := range pp.rows {
+				if fold[i] != f {
+					rows = append(rows, r)
+				}
+			}
+			fo.pp = pp.view(rows, fo.cmap)
 		}
 		folds[f] = fo
 	})

@@ -400,7 +400,9 @@ func BenchmarkTrainLexicalPrior10k(b *testing.B) { benchTrain(b, 200, 50, 300) }
 // for a correction, so training is the temperature fit alone.
 func BenchmarkTrainLexicalPriorFewQueries(b *testing.B) { benchTrain(b, 9, 112, 200) }
 
-// TestFoldNewtonStart: a fold's fit starts from the whole data's point
+// TestFoldNewtonStart: a fold's problem is a view of the whole data's
+// (equal to the fold's own, standardised by its rows), and its fit starts
+// from the whole data's point
 // carried into the fold's coordinates, with its value, gradient and Hessian
 // taken from the whole data's curvature of the fold's rows (no pass over
 // them). The carried point gives every example the same score; the value
@@ -475,6 +477,19 @@ func TestFoldNewtonStart(t *testing.T) {
 	o.gradient(wg)
 	if math.Abs(f-want) > 1e-12 {
 		t.Errorf("start value %v, the fold's own %v", f, want)
+	}
+	// the fold's problem as Train builds it, a view of the whole data's,
+	// is the standalone problem
+	vo := &correctionLoss{pp: pp.view(rows, cmap), lambda: 10}
+	vg := make([]float64, len(x))
+	if v := vo.value(xf); math.Abs(v-want) > 1e-12 {
+		t.Errorf("the view's value %v, the standalone problem's %v", v, want)
+	}
+	vo.gradient(vg)
+	for j := range vg {
+		if math.Abs(vg[j]-wg[j]) > 1e-10 {
+			t.Errorf("the view's gradient[%d] = %v, the standalone problem's %v", j, vg[j], wg[j])
+		}
 	}
 	for j := range g {
 		if math.Abs(g[j]-wg[j]) > 1e-10 {
