@@ -442,6 +442,21 @@ type priorData struct {
 	queries []string
 }
 
+// newPriorData holds the raw inputs of ex, with their 0-based grades y and
+// the class weights cw, on the scale minGrade-maxGrade.
+func newPriorData(ex []Example, minGrade, maxGrade int, y []int, cw []float64) *priorData {
+	n := len(ex)
+	d := &priorData{p: len(ex[0].X) + 2, lex: make([]float64, n), lexG: make([]int, n), y: y, cw: cw, queries: make([]string, n)}
+	d.R = make([]float64, 0, n*d.p)
+	for i, e := range ex {
+		d.R = priorInputs(e.X, minGrade, maxGrade, d.R)
+		d.lex[i] = d.R[len(d.R)-2]
+		d.lexG[i] = int(d.R[len(d.R)-1])
+		d.queries[i] = e.Query
+	}
+	return d
+}
+
 // standardise returns the mean and standard deviation of the columns of
 // the rows idx of R.
 func (d *priorData) standardise(idx []int) (mean, std []float64) {
@@ -746,16 +761,8 @@ func trainPrior(ex []Example, opt TrainOptions, m *Model, y []int, cw []float64,
 			MethodLexicalPrior, d0, features.NumFeatures)
 	}
 	K := opt.MaxGrade - opt.MinGrade + 1
-	n := len(ex)
-	d := &priorData{p: d0 + 2, lex: make([]float64, n), lexG: make([]int, n), y: y, cw: cw, queries: make([]string, n)}
-	d.R = make([]float64, 0, n*d.p)
-	for i, e := range ex {
-		d.R = priorInputs(e.X, opt.MinGrade, opt.MaxGrade, d.R)
-		d.lex[i] = d.R[len(d.R)-2]
-		d.lexG[i] = int(d.R[len(d.R)-1])
-		d.queries[i] = e.Query
-	}
-	all := make([]int, n)
+	d := newPriorData(ex, opt.MinGrade, opt.MaxGrade, y, cw)
+	all := make([]int, len(ex))
 	for i := range all {
 		all[i] = i
 	}

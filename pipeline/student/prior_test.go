@@ -417,13 +417,7 @@ func TestFoldNewtonStart(t *testing.T) {
 	for i, e := range ex {
 		y[i] = e.Grade
 	}
-	d := &priorData{p: len(ex[0].X) + 2, lex: make([]float64, n), lexG: make([]int, n), y: y, cw: []float64{1, 2, 1, 0.5}, queries: make([]string, n)}
-	for i, e := range ex {
-		d.R = priorInputs(e.X, 0, 3, d.R)
-		d.lex[i] = d.R[len(d.R)-2]
-		d.lexG[i] = int(d.R[len(d.R)-1])
-		d.queries[i] = e.Query
-	}
+	d := newPriorData(ex, 0, 3, y, []float64{1, 2, 1, 0.5})
 	all := make([]int, n)
 	for i := range all {
 		all[i] = i
