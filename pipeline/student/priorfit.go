@@ -97,26 +97,28 @@ func (c *curvature) accumulate(pp *priorProblem, rows []int, x []float64) {
 	t := x[1+p:]
 	var gaps gapTerms
 	gaps.set(t)
-	// four rows at a time: each pass over the E×E sums then does four
+	// eight rows at a time: each pass over the E×E sums then does eight
 	// products per load and store
-	var eb [4][]float64
+	const block = 8
+	var eb [block][]float64
 	for r := range eb {
 		eb[r] = make([]float64, E)
 	}
-	var cb [4]float64
+	var cb [block]float64
 	nb := 0
 	flush := func() {
-		for r := nb; r < 4; r++ {
+		for r := nb; r < block; r++ {
 			cb[r] = 0
 		}
-		e0, e1, e2, e3 := eb[0], eb[1], eb[2], eb[3]
-		c0, c1, c2, c3 := cb[0], cb[1], cb[2], cb[3]
 		for j := 0; j < E; j++ {
-			d0, d1, d2, d3 := c0*e0[j], c1*e1[j], c2*e2[j], c3*e3[j]
 			row := c.ss[j*E+j : j*E+E]
-			f0, f1, f2, f3 := e0[j:][:len(row)], e1[j:][:len(row)], e2[j:][:len(row)], e3[j:][:len(row)]
+			n := len(row)
+			d0, d1, d2, d3 := cb[0]*eb[0][j], cb[1]*eb[1][j], cb[2]*eb[2][j], cb[3]*eb[3][j]
+			d4, d5, d6, d7 := cb[4]*eb[4][j], cb[5]*eb[5][j], cb[6]*eb[6][j], cb[7]*eb[7][j]
+			f0, f1, f2, f3 := eb[0][j:][:n], eb[1][j:][:n], eb[2][j:][:n], eb[3][j:][:n]
+			f4, f5, f6, f7 := eb[4][j:][:n], eb[5][j:][:n], eb[6][j:][:n], eb[7][j:][:n]
 			for k := range row {
-				row[k] += d0*f0[k] + d1*f1[k] + d2*f2[k] + d3*f3[k]
+				row[k] += (d0*f0[k] + d1*f1[k] + d2*f2[k] + d3*f3[k]) + (d4*f4[k] + d5*f5[k] + d6*f6[k] + d7*f7[k])
 			}
 		}
 		nb = 0
@@ -157,7 +159,7 @@ func (c *curvature) accumulate(pp *priorProblem, rows []int, x []float64) {
 			c.tt[(yi-1)*K1+yi] += w * lohi
 			c.tt[yi*K1+yi-1] += w * lohi
 		}
-		if nb == 4 {
+		if nb == block {
 			flush()
 		}
 	}
@@ -392,10 +394,12 @@ func (d *priorData) fitPaths(pp *priorProblem, a float64, folds []*innerFold, fo
 	curv := make([][]*curvature, len(grid)+1)
 	measure := func(g int, x []float64) {
 		curv[g] = make([]*curvature, nf)
-		for f := range curv[g] {
+		// the whole data's path waits for it (and the folds for that):
+		// spread over the processors
+		parallel(nf, func(f int) {
 			curv[g][f] = newCurvature(E, K1)
 			curv[g][f].accumulate(pp, byFold[f], x)
-		}
+		})
 	}
 	// the sum of curv[g]'s but skip's (-1: all) into dst
 	sum := func(g, skip int, dst *curvature) *curvature {
