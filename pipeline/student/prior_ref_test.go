@@ -2,10 +2,10 @@ package student
 
 // The lexical-prior training as it was before it was made faster: plain
 // L-BFGS on the objective in (log a, v, softplus thresholds), each fold's
-// path of its own (kept verbatim but for the names, ref*, and the
-// tolerances, which the tests can tighten). TestTrainPriorMatchesReference
-// runs it to a tight tolerance, so that it finds the objective's optimum,
-// and requires Train to find the same models.
+// path of its own (kept verbatim but for the names, ref*, and a Newton
+// polish the tests can switch on). TestTrainPriorMatchesReference polishes
+// each of its fits to the objective's optimum and requires Train to find
+// the same models.
 
 import (
 	"errors"
@@ -22,8 +22,8 @@ import (
 
 // refGTol and refFTol are the reference fits' stopping tolerances (the
 // gradient's largest component, an iteration's relative improvement): the
-// old training's by default.
-var refGTol, refFTol = 1e-5, 1e-8
+// old training's.
+const refGTol, refFTol = 1e-5, 1e-8
 
 // refPolish: each reference fit is finished with Newton steps, its
 // Hessian by finite differences of the gradient, so that it ends at the
