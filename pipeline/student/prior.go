@@ -35,8 +35,9 @@ import (
 // grades follow lexical's), then the correction and a together, minimising
 // the mean negative log-likelihood plus λ/2·(|w|² + |δ|²) in logit units
 // (correctionLoss) — a problem centred on lexical, convex but for a weak
-// prior on a, solved by Newton steps (fitPaths). λ is chosen by cross-validation by query on the training data
-// (five inner folds of whole queries) from TrainOptions.Shrink, "infinite"
+// prior on a, solved by Newton steps (fitPaths). λ is chosen by
+// cross-validation by query on the training data (five inner folds of
+// whole queries) from TrainOptions.Shrink, "infinite"
 // (lexical itself) always being a candidate: each candidate's held-out
 // grades are scored against the training grades by (κ + quadratic κ)/2,
 // and the strongest shrinkage within one bootstrap standard error (over
@@ -242,11 +243,16 @@ func (pp *priorProblem) fitScale(epochs int) float64 {
 type correctionLoss struct {
 	pp     *priorProblem
 	lambda float64
-	// the last value's point, its a, the likelihood's gradient in a and
-	// log a's distance from its prior
-	x          []float64
-	a, ga, dla float64
+	// the last value's point and the likelihood's gradient in a there
+	x  []float64
+	ga float64
 }
+
+// pen is the penalty's weight in the mean log-likelihood's units.
+func (o *correctionLoss) pen() float64 { return o.lambda / (priorScale0 * priorScale0) }
+
+// priorDist is log a's distance from the centre of its prior.
+func priorDist(a float64) float64 { return math.Log(a) - math.Log(priorScale0) }
 
 // start writes the lexical point at temperature a into x.
 func (o *correctionLoss) start(x []float64, a float64) {
@@ -333,9 +339,8 @@ func (o *correctionLoss) value(x []float64) float64 {
 		ga += ds * lex[i]
 		s[i] = ds
 	}
-	pen := o.lambda / (priorScale0 * priorScale0)
-	loss += o.penalty(x, pen, pp.gt)
-	o.x, o.a, o.ga, o.dla = x, a, ga, math.Log(a)-math.Log(priorScale0)
+	loss += o.penalty(x, pp.gt)
+	o.x, o.ga = x, ga
 	return loss
 }
 
@@ -357,9 +362,10 @@ func (pp *priorProblem) rowWeights(v []float64) ([]float64, float64) {
 // penalty returns the penalty and the prior at x, and adds the penalty's
 // gradient in the thresholds to gt (the likelihood's, then the whole
 // objective's).
-func (o *correctionLoss) penalty(x []float64, pen float64, gt []float64) float64 {
+func (o *correctionLoss) penalty(x []float64, gt []float64) float64 {
 	p := o.pp.p
 	a := x[0]
+	pen := o.pen()
 	loss := 0.0
 	for _, w := range x[1 : 1+p] {
 		loss += 0.5 * pen * w * w
@@ -369,17 +375,17 @@ func (o *correctionLoss) penalty(x []float64, pen float64, gt []float64) float64
 		loss += 0.5 * pen * r * r
 		gt[k] += pen * r
 	}
-	dla := math.Log(a) - math.Log(priorScale0)
+	dla := priorDist(a)
 	return loss + 0.5*priorScaleReg*dla*dla
 }
 
 // gradA is the objective's gradient in a, from the likelihood's (ga) and
 // the thresholds' penalty.
-func (o *correctionLoss) gradA(x []float64, ga, dla float64) float64 {
+func (o *correctionLoss) gradA(x []float64, ga float64) float64 {
 	p := o.pp.p
 	a := x[0]
-	pen := o.lambda / (priorScale0 * priorScale0)
-	g := ga + priorScaleReg*dla/a
+	pen := o.pen()
+	g := ga + priorScaleReg*priorDist(a)/a
 	for k, t := range x[1+p:] {
 		c := o.pp.c[k]
 		g -= pen * (t - a*c) * c
@@ -423,11 +429,11 @@ func (o *correctionLoss) gradient(g []float64) {
 			gv[j] = m.D[j]*gv[j] + m.b[j]*sd
 		}
 	}
-	pen := o.lambda / (priorScale0 * priorScale0)
+	pen := o.pen()
 	for j, x := range v {
 		gv[j] += pen * x
 	}
-	g[0] = o.gradA(x, o.ga, o.dla)
+	g[0] = o.gradA(x, o.ga)
 	copy(g[1+p:], pp.gt)
 }
 
@@ -580,6 +586,11 @@ func (d *priorData) chooseShrink(opt TrainOptions, K int, grid []float64, pp *pr
 		conf[i] = make([]int64, K*K)
 	}
 	p := d.p
+	// the whole data's problem's examples by fold
+	byFold := make([][]int, nf)
+	for r, i := range pp.rows {
+		byFold[fold[i]] = append(byFold[fold[i]], r)
+	}
 	folds := make([]*innerFold, nf)
 	parallel(nf, func(f int) {
 		fo := &innerFold{}
@@ -597,11 +608,12 @@ func (d *priorData) chooseShrink(opt TrainOptions, K int, grid []float64, pp *pr
 			fo.mean, fo.std = d.standardise(fo.tr)
 			fo.cmap = newCoordMap(mean, std, fo.mean, fo.std)
 			var rows []int // the whole data's examples of the fold's training rows
-			for r, i := range pp.rows {
-				if fold[i] != f {
-					rows = append(rows, r)
+			for g, b := range byFold {
+				if g != f {
+					rows = append(rows, b...)
 				}
 			}
+			slices.Sort(rows)
 			fo.pp = pp.view(rows, fo.cmap)
 		}
 		folds[f] = fo
@@ -612,7 +624,7 @@ func (d *priorData) chooseShrink(opt TrainOptions, K int, grid []float64, pp *pr
 			conf[q][d.y[i]*K+d.lexG[i]]++
 		}
 	}
-	path, foldPaths, iters := d.fitPaths(pp, a, folds, fold, grid, opt.Epochs)
+	path, foldPaths, iters := d.fitPaths(pp, a, folds, byFold, grid, opt.Epochs)
 	// the folds hold different queries, so they fill different cells of conf
 	parallel(nf, func(f int) {
 		fo := folds[f]

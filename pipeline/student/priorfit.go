@@ -14,8 +14,8 @@ import (
 // Every fit minimises a smooth problem of about sixty parameters over a
 // thousand or so examples, and a plain L-BFGS needs fifty to seventy
 // iterations for each (the inputs are strongly correlated). With the
-// problem's Gauss-Newton matrix as its starting inverse Hessian it needs a
-// handful. That matrix is a sum over the examples, so it is computed once
+// problem's Hessian (newtonMatrix) as its starting matrix it needs one to
+// three. The Hessian is a sum over the examples, so it is computed once
 // per shrinkage for all the problems: per fold, at the whole data's fit, in
 // the whole data's coordinates; a fold's problem (which standardises its
 // inputs by its own training rows) gets the sum of the other folds' parts,
@@ -245,12 +245,12 @@ func startValue(cv *curvature, m *coordMap, o *correctionLoss, x, g []float64) f
 	for k, v := range cv.gt {
 		g[1+p+k] = v * inv
 	}
-	pen := o.lambda / (priorScale0 * priorScale0)
-	f := cv.val*inv + o.penalty(x, pen, g[1+p:])
+	pen := o.pen()
+	f := cv.val*inv + o.penalty(x, g[1+p:])
 	for j, v := range x[1 : 1+p] {
 		g[1+j] += pen * v
 	}
-	g[0] = o.gradA(x, g[0], math.Log(x[0])-math.Log(priorScale0))
+	g[0] = o.gradA(x, g[0])
 	return f
 }
 
@@ -303,7 +303,7 @@ func newtonMatrix(cv *curvature, m *coordMap, o *correctionLoss, x []float64, w 
 		}
 	}
 	// the penalty λ/2·(|v|² + |t - a·c|²)/a0² and the prior on log a
-	pen := o.lambda / (priorScale0 * priorScale0)
+	pen := o.pen()
 	for j := 1; j < U; j++ {
 		H[j*N+j] += pen
 	}
@@ -314,7 +314,7 @@ func newtonMatrix(cv *curvature, m *coordMap, o *correctionLoss, x []float64, w 
 		H[(U+k)*N] -= pen * ck
 	}
 	a := x[0]
-	H[0] += priorScaleReg * (1 - (math.Log(a) - math.Log(priorScale0))) / (a * a)
+	H[0] += priorScaleReg * (1 - priorDist(a)) / (a * a)
 	return H
 }
 
@@ -377,18 +377,14 @@ type innerFold struct {
 
 // fitPaths fits the correction at every shrinkage of grid (strongest first)
 // on the whole data (pp, standardised by mean and std, its rows being
-// priorData's rows with a class weight) and on each fold's training rows.
+// priorData's rows with a class weight; byFold[f] the indices of its
+// examples in fold f) and on each fold's training rows.
 // It returns the whole data's path, each fold's path (in the fold's
 // coordinates) and the whole data's iterations.
-func (d *priorData) fitPaths(pp *priorProblem, a float64, folds []*innerFold, fold []int, grid []float64, epochs int) (path [][]float64, foldPaths [][][]float64, iters int) {
+func (d *priorData) fitPaths(pp *priorProblem, a float64, folds []*innerFold, byFold [][]int, grid []float64, epochs int) (path [][]float64, foldPaths [][][]float64, iters int) {
 	p, K := pp.p, pp.K
 	nf := len(folds)
 	E, K1 := p+2, K-1
-	// the whole problem's rows by fold
-	byFold := make([][]int, nf)
-	for r, i := range pp.rows {
-		byFold[fold[i]] = append(byFold[fold[i]], r)
-	}
 	// curv[0][f]: fold f's curvature at the lexical start; curv[g+1][f]:
 	// at the whole data's fit at grid[g]
 	curv := make([][]*curvature, len(grid)+1)

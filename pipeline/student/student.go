@@ -904,7 +904,7 @@ func lbfgs(f func(x, g []float64) float64, x []float64, maxIter int) int {
 // lbfgsTol is lbfgs stopping when the gradient's largest component is below
 // gtol or an iteration improves f by less than ftol (relative).
 func lbfgsTol(f func(x, g []float64) float64, x []float64, maxIter int, gtol, ftol float64) int {
-	return minimise(&plainObjective{f: f, g: make([]float64, len(x))}, x, maxIter, gtol, ftol, nil)
+	return minimise(&plainObjective{f: f, g: make([]float64, len(x))}, x, maxIter, gtol, ftol)
 }
 
 // splitObjective is a function to minimise whose gradient can be asked
@@ -929,19 +929,19 @@ func (o *plainObjective) gradient(g []float64)      { copy(g, o.g) }
 
 // minimise is lbfgsTol on a splitObjective: full-batch L-BFGS with a
 // backtracking Armijo line search, the gradient taken only at the points
-// the line search accepts. pre, when not nil, applies an approximation of
-// the inverse Hessian in place: it is then the L-BFGS starting matrix (and
-// its first step a Newton step with that approximation) instead of a
-// scaled identity.
-func minimise(o splitObjective, x []float64, maxIter int, gtol, ftol float64, pre func([]float64)) int {
+// the line search accepts.
+func minimise(o splitObjective, x []float64, maxIter int, gtol, ftol float64) int {
 	g := make([]float64, len(x))
 	fx := o.value(x)
 	o.gradient(g)
-	return descend(o, x, fx, g, maxIter, gtol, ftol, pre)
+	return descend(o, x, fx, g, maxIter, gtol, ftol, nil)
 }
 
 // descend is minimise from x given the function's value fx and gradient g
-// there (g is overwritten).
+// there (g is overwritten). pre, when not nil, applies an approximation of
+// the inverse Hessian in place: it is then the L-BFGS starting matrix (and
+// its first step a Newton step with that approximation) instead of a
+// scaled identity.
 func descend(o splitObjective, x []float64, fx float64, g []float64, maxIter int, gtol, ftol float64, pre func([]float64)) int {
 	const mem = 10
 	P := len(x)
