@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/qrelbench/qrelbench/pipeline/features"
-	"github.com/qrelbench/qrelbench/pipeline/lexical"
 )
 
 // refModel trains ex with the reference lexical-prior training (plain
@@ -51,7 +50,9 @@ func modelGap(a, b *Model, xs [][]float64) (params float64, regraded int) {
 	}
 	params = math.Max(params, math.Abs(a.LexScale-b.LexScale)/b.LexScale)
 	for _, x := range xs {
-		if g, _, _ := a.Predict(x, nil); g != func() int { h, _, _ := b.Predict(x, nil); return h }() {
+		ga, _, _ := a.Predict(x, nil)
+		gb, _, _ := b.Predict(x, nil)
+		if ga != gb {
 			regraded++
 		}
 	}
@@ -132,14 +133,14 @@ func checkOptimum(t *testing.T, name string, ex []Example, opt TrainOptions, all
 	t.Log(msg)
 }
 
-// lexicalTeacher reports whether every example's grade is lexical's.
+// lexicalTeacher reports whether every example's grade is lexical's (as
+// training sees it: priorData.lexicalExact).
 func lexicalTeacher(ex []Example, opt TrainOptions) bool {
-	for _, e := range ex {
-		if g, _ := lexical.Bin(lexical.Score(e.X), opt.MinGrade, opt.MaxGrade); g != e.Grade {
-			return false
-		}
+	y := make([]int, len(ex))
+	for i, e := range ex {
+		y[i] = e.Grade - opt.MinGrade
 	}
-	return true
+	return newPriorData(ex, opt.MinGrade, opt.MaxGrade, y, nil).lexicalExact()
 }
 
 func exampleVectors(ex []Example) [][]float64 {
